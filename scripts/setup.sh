@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what rproc needs: npm packages from the lock file, and the Debian
-# tools the tests use as oracles (readelf, gdb-multiarch) and the emulated
-# core's library (libunicorn2). Safe to run again.
+# Installs what rproc needs, and only what is missing: the Debian tools the
+# tests use as oracles (readelf, gdb-multiarch), the emulated core's library
+# (libunicorn2), npm packages from the lock file, and the compiled dist/.
+# Safe to run again; quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -14,8 +15,13 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    echo "setup: missing Debian packages (${need[*]}); install them with apt-get as root" >&2
+    echo "setup: missing Debian packages (${need[*]}); install them as root with apt-get" >&2
   fi
 fi
-npm ci --no-audit --no-fund >/dev/null
-npm run build >/dev/null
+# npm ci only when node_modules is absent or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "setup: building dist/" >&2
+npx --no-install tsc -p tsconfig.build.json

@@ -1,0 +1,306 @@
+/**
+ * One emulated remote core: a Unicorn CPU whose address space is the
+ * processor's device-address view of the platform.
+ *
+ * Memory is shared, not copied: each 4 KiB page of platform memory the core
+ * touches is mapped with uc_mem_map_ptr onto the SparseMemory page itself,
+ * lazily, from the unmapped-access hook (map, then let the access retry). So
+ * the host reads what the firmware wrote (trace, vdev status, vrings) and the
+ * firmware reads what the host wrote, and untouched memory stays sparse. The
+ * host-side firewall lock is not consulted: it guards the host, not the core.
+ *
+ * An access that no translation, modelled device or peripheral covers is a
+ * fault (the MMU fault the kernel reports for an IOMMU/MPU violation).
+ */
+import { RprocError, hex } from "../../errors.js";
+import type { Platform } from "../../platform/platform.js";
+import type { ProcessorDesc } from "../../platform/types.js";
+import type { CoreRegisters } from "../../formats/core-file-prstatus.js";
+import * as C from "./unicorn-constants.js";
+import { UcEngine, type UnicornLib } from "./unicorn.js";
+import { coreKindInfo, currentPc, reset, resumeAddress, snapshotRegisters, type CoreKindInfo } from "./core-kind.js";
+import { createMailbox, Watchdog, type FirmwareKick, type Mailbox, type MmioDevice } from "./peripherals.js";
+
+const PAGE = 4096;
+/** Cortex-M private peripheral bus (SCB, NVIC, SysTick): firmware configures it; unmodelled, reads as zero. */
+const PPB = { da: 0xe0000000, size: 0x100000 };
+
+export type FaultKind = "mmufault" | "undefined-instruction" | "exception" | "fault-handler" | "watchdog";
+
+/** Linux signal numbers recorded as pr_cursig, so gdb says why the "program" stopped. */
+const SIGNAL: Record<FaultKind, number> = {
+  mmufault: 11, // SIGSEGV
+  "undefined-instruction": 4, // SIGILL
+  exception: 5, // SIGTRAP (bkpt, unexpected exception)
+  "fault-handler": 6, // SIGABRT: the firmware's own fault handler was entered
+  watchdog: 14, // SIGALRM
+};
+
+export interface CoreFault {
+  kind: FaultKind;
+  /** PC of the faulting instruction (Thumb bit clear). */
+  pc: number;
+  /** Faulting data/fetch address, for MMU faults. */
+  address?: number;
+  access?: "read" | "write" | "fetch";
+  /** Unicorn exception number (EXCP_*) for exceptions. */
+  intno?: number;
+  ucError?: number;
+  message: string;
+  registers: CoreRegisters;
+}
+
+export interface MachineOptions {
+  platform: Platform;
+  processor: ProcessorDesc;
+  bootaddr: number;
+  /** Instructions per millisecond of platform time (watchdog timeouts are in ms). */
+  insnsPerMs: number;
+  onFirmwareKick: FirmwareKick;
+  /** Unmodelled peripheral access, reported once per address. */
+  onUnmodelled: (da: number, access: "read" | "write", value: number) => void;
+}
+
+interface PendingFault {
+  kind: FaultKind;
+  address?: number;
+  access?: "read" | "write" | "fetch";
+  intno?: number;
+  pc?: number;
+}
+
+export class EmulatedMachine {
+  readonly info: CoreKindInfo;
+  readonly mailbox: Mailbox | undefined;
+  readonly watchdog: Watchdog | undefined;
+  /** Instructions executed (slice budgets, as Unicorn counts them). */
+  instructions = 0;
+  /** Pages mapped zero-copy so far. */
+  mappedPages = 0;
+  private readonly engine: UcEngine;
+  private resumeAt: number;
+  private pending: PendingFault | undefined;
+  private readonly reported = new Set<number>();
+
+  constructor(
+    lib: UnicornLib,
+    private readonly opts: MachineOptions,
+  ) {
+    const { processor } = opts;
+    this.info = coreKindInfo(processor.core, processor.name);
+    checkTranslations(processor);
+    if (processor.mailbox) {
+      const m = processor.mailbox;
+      this.mailbox = createMailbox(m.kind, m.pa, m.size, m.channels, opts.onFirmwareKick);
+    }
+    const w = processor.watchdog;
+    if (w?.pa !== undefined) this.watchdog = new Watchdog(w.pa, w.size ?? 0x400, Math.round(w.timeoutMs * opts.insnsPerMs));
+    this.engine = UcEngine.open(lib, this.info.arch, this.info.mode, this.info.cpuModel);
+    try {
+      for (const dev of [this.mailbox, this.watchdog]) if (dev) this.mapDevice(dev);
+      this.engine.hookMemInvalid(C.UC_HOOK_MEM_UNMAPPED, (type, address) => this.onUnmapped(type, address));
+      this.engine.hookIntr((intno) => this.onException(intno));
+      this.resumeAt = reset(this.info, this.engine, opts.bootaddr, (da) => this.readU32(da));
+      this.installFaultHandlerHook();
+    } catch (e) {
+      this.engine.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Runs up to `budget` instructions. Returns the fault that ended the slice,
+   * if any; the core is then halted for good (a crashed core is restarted by
+   * recovery with a fresh machine).
+   */
+  runSlice(budget: number): CoreFault | undefined {
+    if (this.engine.closed) throw new RprocError("ENODEV", `${this.opts.processor.name}: emulated core is stopped`);
+    this.pending = undefined;
+    const err = this.engine.emuStart(this.resumeAt, budget);
+    this.instructions += budget;
+    if (err === C.UC_ERR_OK && this.pending === undefined) {
+      this.resumeAt = resumeAddress(this.info, this.engine);
+      if (this.watchdog?.endSlice(this.instructions)) return this.fault({ kind: "watchdog" }, err);
+      return undefined;
+    }
+    return this.fault(this.pending ?? classify(err), err);
+  }
+
+  /** ops.kick: the host signals vring `vqid` through the mailbox. */
+  kick(vqid: number): void {
+    this.mailbox?.hostKick(vqid);
+  }
+
+  registers(signal = 0): CoreRegisters {
+    return snapshotRegisters(this.info, this.engine, signal);
+  }
+
+  get stopped(): boolean {
+    return this.engine.closed;
+  }
+
+  close(): void {
+    this.engine.close();
+  }
+
+  private fault(p: PendingFault, err: number): CoreFault {
+    const registers = snapshotRegisters(this.info, this.engine, SIGNAL[p.kind]);
+    const pc = p.pc ?? currentPc(this.info, this.engine);
+    if (p.pc !== undefined) registers.regs[this.info.kind === "cortex-a53" ? "pc" : "r15"] = p.pc;
+    const what =
+      p.kind === "mmufault"
+        ? `${p.access ?? "access"} of unmapped address ${hex(p.address ?? 0)}`
+        : p.kind === "undefined-instruction"
+          ? "undefined instruction"
+          : p.kind === "watchdog"
+            ? `watchdog not refreshed for more than ${this.watchdog?.timeoutInsns ?? 0} instructions`
+            : p.kind === "fault-handler"
+              ? "fault handler entered"
+              : `exception ${p.intno ?? "?"}`;
+    return {
+      kind: p.kind,
+      pc,
+      address: p.address,
+      access: p.access,
+      intno: p.intno,
+      ucError: err === C.UC_ERR_OK ? undefined : err,
+      message: `${this.info.kind} ${this.opts.processor.name}: ${what} at pc ${hex(pc)}`,
+      registers,
+    };
+  }
+
+  private readU32(da: number): number | undefined {
+    const pa = this.opts.platform.daToPa(this.opts.processor, da, 4);
+    if (pa === undefined) return undefined;
+    const b = this.opts.platform.memory.read(pa, 4);
+    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  }
+
+  private mapDevice(dev: MmioDevice): void {
+    const base = dev.da - (dev.da % PAGE);
+    const size = Math.ceil((dev.da + dev.size - base) / PAGE) * PAGE;
+    const delta = dev.da - base;
+    this.engine.mmioMap(
+      base,
+      size,
+      (off, sz) => this.guard(() => (off >= delta && off - delta < dev.size ? dev.read(off - delta, sz) : 0), 0),
+      (off, sz, v) => this.guard(() => (off >= delta && off - delta < dev.size ? dev.write(off - delta, sz, v) : undefined), undefined),
+    );
+  }
+
+  /** Device models run inside uc_emu_start: an exception must not unwind through C. */
+  private guard<T>(f: () => T, fallback: T): T {
+    try {
+      return f();
+    } catch (e) {
+      this.pending = { kind: "exception" };
+      this.engine.emuStop();
+      void e;
+      return fallback;
+    }
+  }
+
+  private onUnmapped(type: number, address: number): boolean {
+    const page = address - (address % PAGE);
+    const { platform, processor } = this.opts;
+    const pa = platform.daToPa(processor, page, PAGE);
+    if (pa !== undefined && platform.regionAt(pa, PAGE)?.kind !== "mmio") {
+      this.engine.mapPtr(page, platform.memory.page(pa, true)!, C.UC_PROT_ALL);
+      this.mappedPages++;
+      return true;
+    }
+    if (pa !== undefined || this.isPeripheral(page)) {
+      this.mapUnmodelled(page);
+      return true;
+    }
+    const access = type === C.UC_MEM_WRITE_UNMAPPED ? "write" : type === C.UC_MEM_FETCH_UNMAPPED ? "fetch" : "read";
+    this.pending = { kind: "mmufault", address, access };
+    return false;
+  }
+
+  private isPeripheral(da: number): boolean {
+    const { platform, processor } = this.opts;
+    if (this.info.mProfile && da >= PPB.da && da < PPB.da + PPB.size) return true;
+    for (const p of processor.peripherals ?? []) {
+      const base = p.da ?? p.pa;
+      if (da + PAGE > base && da < base + p.size) return true;
+    }
+    // Peripherals the platform lists as MMIO regions are seen at the same address by the remote core.
+    return platform.desc.regions.some((r) => r.kind === "mmio" && da + PAGE > r.pa && da < r.pa + r.size);
+  }
+
+  private mapUnmodelled(page: number): void {
+    const note = (da: number, access: "read" | "write", value: number) => {
+      if (this.reported.has(da)) return;
+      this.reported.add(da);
+      this.opts.onUnmodelled(da, access, value);
+    };
+    this.engine.mmioMap(
+      page,
+      PAGE,
+      (off) => {
+        note(page + off, "read", 0);
+        return 0;
+      },
+      (off, _sz, v) => note(page + off, "write", v),
+    );
+  }
+
+  private onException(intno: number): void {
+    // Let the CPU take the exceptions firmware uses on purpose (SVC, interrupts, M-profile exception return).
+    if ([2, 5, 6, 8, 14, 15].includes(intno)) return;
+    let pc: number | undefined;
+    if (this.info.kind === "cortex-a53") pc = Number(this.engine.regRead(C.UC_ARM64_REG_ELR_EL1));
+    this.pending = { kind: intno === 1 ? "undefined-instruction" : "exception", intno, pc };
+    this.engine.emuStop();
+  }
+
+  /** Cortex-M: entering the HardFault handler (vector 3) means the firmware gave up: a fatal error. */
+  private installFaultHandlerHook(): void {
+    if (!this.info.mProfile) return;
+    const handler = this.readU32(12);
+    if (handler === undefined || handler === 0) return;
+    const at = (handler & ~1) >>> 0;
+    this.engine.hookCode(at, at, () => {
+      this.pending = { kind: "fault-handler", pc: at };
+      this.engine.emuStop();
+    });
+  }
+}
+
+function classify(err: number): PendingFault {
+  switch (err) {
+    case C.UC_ERR_READ_UNMAPPED:
+    case C.UC_ERR_READ_PROT:
+      return { kind: "mmufault", access: "read" };
+    case C.UC_ERR_WRITE_UNMAPPED:
+    case C.UC_ERR_WRITE_PROT:
+      return { kind: "mmufault", access: "write" };
+    case C.UC_ERR_FETCH_UNMAPPED:
+    case C.UC_ERR_FETCH_PROT:
+      return { kind: "mmufault", access: "fetch" };
+    case C.UC_ERR_INSN_INVALID:
+      return { kind: "undefined-instruction" };
+    default:
+      return { kind: "exception" };
+  }
+}
+
+/** Pages are shared zero-copy, so a translation must map whole pages onto whole pages. */
+function checkTranslations(proc: ProcessorDesc): void {
+  proc.translations.forEach((t, i) => {
+    for (const [v, f] of [
+      [t.da, "da"],
+      [t.pa, "pa"],
+      [t.size, "size"],
+    ] as const) {
+      if (v % PAGE !== 0) {
+        throw new RprocError("EINVAL", `processor ${proc.name}: translation ${i} ${f} ${hex(v)} is not 4 KiB aligned; the emulated core maps memory by page`, {
+          field: `processors.${proc.name}.translations[${i}].${f}`,
+          value: v,
+          limit: PAGE,
+        });
+      }
+    }
+  });
+}

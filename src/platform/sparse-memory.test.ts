@@ -1,0 +1,82 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { PAGE_SIZE, SparseMemory } from "./sparse-memory.js";
+import { RprocError } from "../errors.js";
+
+test("unwritten memory reads as zero and costs no page", () => {
+  const m = new SparseMemory();
+  assert.deepEqual(m.read(0x1000_0000, 16), new Uint8Array(16));
+  assert.equal(m.page(0x1000_0000, false), undefined);
+  assert.equal(m.pageCount(), 0);
+});
+
+test("a write across a page boundary lands in two pages and reads back", () => {
+  const m = new SparseMemory();
+  const data = Uint8Array.from({ length: 10 }, (_, i) => i + 1);
+  const pa = 0x2000 - 4;
+  m.write(pa, data);
+  assert.equal(m.pageCount(), 2);
+  assert.deepEqual(m.read(pa, 10), data);
+  assert.deepEqual(m.read(pa - 2, 14), Uint8Array.of(0, 0, ...data, 0, 0));
+  assert.equal(m.page(0x1000, false)![PAGE_SIZE - 1], 4);
+  assert.equal(m.page(0x2000, false)![0], 5);
+});
+
+test("page identity is stable and writes show through a page taken before", () => {
+  const m = new SparseMemory();
+  const p = m.page(0x5000, true)!;
+  m.write(0x5010, Uint8Array.of(0xaa));
+  assert.equal(p[0x10], 0xaa);
+  assert.equal(m.page(0x5fff, false), p);
+  p[0x20] = 0x55; // an emulator writing through the zero-copy mapping
+  assert.equal(m.read(0x5020, 1)[0], 0x55);
+});
+
+test("2 GiB of addressable memory costs nothing until written", () => {
+  const m = new SparseMemory();
+  const base = 0x8000_0000;
+  assert.deepEqual(m.read(base + 0x7fff_fff0, 16), new Uint8Array(16));
+  m.fill(base, 0x8000_0000, 0); // zero fill of absent pages materialises nothing
+  assert.equal(m.pageCount(), 0);
+  m.write(base + 0x7fff_f000, Uint8Array.of(1));
+  assert.equal(m.pageCount(), 1);
+});
+
+test("fill with a value materialises and sets only the range", () => {
+  const m = new SparseMemory();
+  m.fill(0x1ffe, 4, 0x1ff); // value is truncated to a byte as memset does
+  assert.deepEqual(m.read(0x1ffd, 6), Uint8Array.of(0, 0xff, 0xff, 0xff, 0xff, 0));
+  assert.equal(m.pageCount(), 2);
+});
+
+test("an alias resolves to the same backing pages", () => {
+  const m = new SparseMemory();
+  m.alias(0x1000_0000, 0x60000, 0x3000_0000);
+  m.write(0x1000_0ffe, Uint8Array.of(1, 2, 3, 4));
+  assert.deepEqual(m.read(0x3000_0ffe, 4), Uint8Array.of(1, 2, 3, 4));
+  assert.equal(m.page(0x1000_0000, false), m.page(0x3000_0000, false));
+  assert.equal(m.pageCount(), 2);
+  assert.equal(m.resolve(0x1005_ffff), 0x3005_ffff);
+  assert.equal(m.resolve(0x1006_0000), 0x1006_0000);
+  assert.deepEqual(m.canonicalRanges(0x1005_f000, 0x2000), [
+    { pa: 0x3005_f000, size: 0x1000 },
+    { pa: 0x1006_0000, size: 0x1000 },
+  ]);
+});
+
+test("bad aliases are refused", () => {
+  const m = new SparseMemory();
+  assert.throws(() => m.alias(0x1000_0800, 0x1000, 0x3000_0000), (e: RprocError) => e.code === "EINVAL" && e.field === "alias pa");
+  assert.throws(() => m.alias(0x1000, 0x2000, 0x2000), (e: RprocError) => e.code === "EINVAL");
+  m.alias(0x1000_0000, 0x1000, 0x3000_0000);
+  assert.throws(() => m.alias(0x1000_0000, 0x1000, 0x4000_0000), (e: RprocError) => e.code === "EINVAL");
+});
+
+test("invalid addresses and lengths fail with RprocError, never RangeError", () => {
+  const m = new SparseMemory();
+  assert.throws(() => m.read(-1, 4), (e: RprocError) => e.code === "EINVAL" && e.field === "pa");
+  assert.throws(() => m.read(0, -4), (e: RprocError) => e.code === "EINVAL" && e.field === "len");
+  assert.throws(() => m.read(1.5, 4), (e: RprocError) => e.code === "EINVAL");
+  assert.throws(() => m.write(Number.MAX_SAFE_INTEGER - 1, new Uint8Array(4)), (e: RprocError) => e.code === "EOVERFLOW");
+  assert.throws(() => m.page(Number.NaN, true), (e: RprocError) => e.code === "EINVAL");
+});
