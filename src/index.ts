@@ -39,3 +39,26 @@ export type {
 export { inspect, isRejection } from "./inspect.js";
 export type { InspectReport, InspectRejection, InspectResult } from "./inspect.js";
 export { lintPlatform } from "./platform/lint.js";
+// core lifecycle (src/core), ELF loader, simulated driver
+export { RprocState, stateString, RprocCrashType, crashTypeString, RprocDumpMechanism } from "./core/state.js";
+export { EventLog, recordEvents } from "./core/events.js";
+export type { RprocEvent } from "./core/events.js";
+export { requestFirmware } from "./core/firmware.js";
+export type { Firmware } from "./core/firmware.js";
+export { withDefaultOps, setDefaultCoredump, RSC_HANDLED, RSC_IGNORED } from "./core/ops.js";
+export type { RprocOps } from "./core/ops.js";
+export { Rproc, FW_RSC_ADDR_ANY } from "./core/rproc.js";
+export type { CarveoutEntry, TraceEntry, RprocVdev, RprocVring, RprocSubdev, DumpSegment, RprocOptions } from "./core/rproc.js";
+export { rprocStart, rprocStop, rprocShutdown, rprocBoot, rprocDetach, rprocReleaseFw, rprocAttachInner, rprocDetachInner } from "./core/lifecycle.js";
+export { rprocResourceCleanup, handleResources, allocRegisteredCarveouts } from "./core/resources.js";
+export { rprocAddCarveout, rprocMemEntryInit, rprocFindCarveoutByName } from "./core/carveout.js";
+export { dmaAllocator, dmaInUse } from "./core/dma.js";
+export { createRproc, registerDriver, registeredDrivers } from "./core/create.js";
+export type { DriverFactory, DriverContext, CreateRprocOptions } from "./core/create.js";
+export { bootReport } from "./core/report.js";
+export type { BootReport, BootReportOptions } from "./core/report.js";
+export { elfLoaderOps, firmwareElf } from "./loaders/elf-loader.js";
+export { createSimDriver } from "./drivers/sim/driver.js";
+export type { SimDriverOps, SimDriverOptions, SimState } from "./drivers/sim/driver.js";
+export { defaultBehaviour } from "./drivers/sim/behaviour.js";
+export type { SimBehaviour, SimBehaviourContext } from "./drivers/sim/behaviour.js";

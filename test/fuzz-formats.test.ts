@@ -1,7 +1,7 @@
 // Fuzz the ELF and resource-table readers with seeded mutations of every fixture:
 // each input must either parse or fail with an RprocError, nothing else.
 import { test } from "node:test";
-import assert from "node:assert/strict";
+import * as assert from "node:assert/strict";
 import { loadSeeds, mutate, prng, exercise } from "./fuzz-mutate.js";
 
 const SEED = 0x5eed_1234;

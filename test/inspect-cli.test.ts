@@ -1,6 +1,6 @@
 // End-to-end: `rproc inspect` as a process, through the real CLI entry point.
 import { test } from "node:test";
-import assert from "node:assert/strict";
+import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";

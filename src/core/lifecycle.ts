@@ -98,6 +98,7 @@ export async function rprocBoot(rproc: Rproc, signal?: AbortSignal): Promise<voi
   const unlock = await lockRproc(rproc, "rproc_boot", signal);
   rproc.emit("rproc_boot", "begin", { state: stateString(rproc.state), power: rproc.power });
   try {
+    rproc.injectFault?.("rproc_boot");
     if (rproc.state === RprocState.DELETED) throw new RprocError("ENODEV", `can't boot deleted rproc ${rproc.name}`, { step: "rproc_boot" });
     // Like the kernel, a later user only counts — whatever the state (a CRASHED rproc included).
     if (++rproc.power > 1) {
@@ -267,6 +268,7 @@ export async function rprocShutdown(rproc: Rproc, signal?: AbortSignal): Promise
   const unlock = await lockRproc(rproc, "rproc_shutdown", signal);
   rproc.emit("rproc_shutdown", "begin", { state: stateString(rproc.state), power: rproc.power });
   try {
+    rproc.injectFault?.("rproc_shutdown");
     if (rproc.state !== RprocState.RUNNING && rproc.state !== RprocState.ATTACHED)
       throw new RprocError("EINVAL", `can't shut down ${rproc.name}: state is ${stateString(rproc.state)} (needs running or attached)`, {
         step: "rproc_shutdown",
@@ -371,6 +373,7 @@ export async function rprocDetach(rproc: Rproc, signal?: AbortSignal): Promise<v
   const unlock = await lockRproc(rproc, "rproc_detach", signal);
   rproc.emit("rproc_detach", "begin", { state: stateString(rproc.state), power: rproc.power });
   try {
+    rproc.injectFault?.("rproc_detach");
     if (rproc.state !== RprocState.ATTACHED)
       throw new RprocError("EINVAL", `can't detach ${rproc.name}: state is ${stateString(rproc.state)} (needs attached)`, { step: "rproc_detach" });
     if (--rproc.power > 0) {

@@ -39,7 +39,7 @@ interface Ctx {
 }
 
 function fail(c: Ctx, code: "EINVAL" | "ENOMEM", field: string, message: string, value?: number): never {
-  throw new RprocError(code, message, { field: `resourceTable.entries[${c.index}].${field}`, ...(value !== undefined ? { value } : {}) });
+  throw new RprocError(code, `resource entry ${c.index}: ${message}`, { field: `resourceTable.entries[${c.index}].${field}`, ...(value !== undefined ? { value } : {}) });
 }
 
 function name32(c: Ctx, off: number): string {

@@ -173,6 +173,18 @@ async function vdevStart(rproc: Rproc, rvdev: RprocVdev): Promise<void> {
   };
   rvdev.registered = true;
   rproc.account("acquire", "virtio_device", rvdev.index);
+  try {
+    await registerVirtioDevice(rproc, rvdev, t);
+  } catch (e) {
+    // rproc_add_virtio_dev undoes its own partial registration before returning the error.
+    for (const v of rvdev.vrings) v.vq = undefined;
+    rvdev.registered = false;
+    rproc.account("release", "virtio_device", rvdev.index);
+    throw e;
+  }
+}
+
+async function registerVirtioDevice(rproc: Rproc, rvdev: RprocVdev, t: () => TableRef): Promise<void> {
   tableSetU8(t(), statusOff(rvdev), 0); // virtio_reset_device
   tableSetU8(t(), statusOff(rvdev), VIRTIO_CONFIG_S_ACKNOWLEDGE);
   const buffer = rprocFindCarveoutByName(rproc, `vdev${rvdev.index}buffer`);
@@ -191,7 +203,7 @@ async function vdevStart(rproc: Rproc, rvdev: RprocVdev): Promise<void> {
     return;
   }
   // rpmsg_probe posts its RX buffers and tells the remote it may send (kick on the RX vring).
-  rproc.ops.kick(rproc, rvdev.vrings[0]!.notifyid);
+  rproc.ops.kick?.(rproc, rvdev.vrings[0]!.notifyid);
   status |= VIRTIO_CONFIG_S_DRIVER_OK;
   tableSetU8(t(), statusOff(rvdev), status);
 }

@@ -1,5 +1,5 @@
 import { test } from "node:test";
-import assert from "node:assert/strict";
+import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { RprocError } from "../errors.js";
 import {

@@ -93,6 +93,22 @@ function lintVdev(e: Extract<RscEntry, { type: "vdev" }>, p: string, out: Diagno
   }
 }
 
+/**
+ * Overlapping ranges by a sweep in start order: each range is reported once,
+ * against the earlier range reaching furthest. n log n, since hostile tables
+ * may hold hundreds of thousands of entries.
+ */
+function overlapping<T extends { e: RscEntry; start: number; end: number }>(ranges: T[]): [T, T][] {
+  const sorted = [...ranges].sort((a, b) => a.start - b.start || a.e.index - b.e.index);
+  const found: [T, T][] = [];
+  let reach: T | undefined;
+  for (const r of sorted) {
+    if (reach && r.start < reach.end) found.push(reach.e.index < r.e.index ? [reach, r] : [r, reach]);
+    if (!reach || r.end > reach.end) reach = r;
+  }
+  return found;
+}
+
 /** Table-level checks: layout of the entries in the table, names, fixed ranges that overlap. */
 function lintLayout(t: ResourceTable, out: Diagnostic[]): void {
   if (t.num === 0) out.push(diag("info", "empty-resource-table", "resourceTable.num", "the resource table has no entries"));
@@ -103,14 +119,10 @@ function lintLayout(t: ResourceTable, out: Diagnostic[]): void {
       out.push(diag("error", "entry-overlaps-header", `resourceTable.offset[${s.e.index}]`, `entry ${s.e.index} at offset ${hex(s.start)} overlaps the table header and offset array (${hex(16 + 4 * t.num)} bytes)`));
     }
   }
-  for (let i = 0; i < spans.length; i++) {
-    for (let j = i + 1; j < spans.length; j++) {
-      const a = spans[i]!, b = spans[j]!;
-      if (a.e.type === "vendor" || b.e.type === "vendor") continue; // vendor length is only an upper bound
-      if (a.start < b.end && b.start < a.end) {
-        out.push(diag("error", "entries-overlap", `resourceTable.offset[${b.e.index}]`, `entries ${a.e.index} and ${b.e.index} overlap in the table (${hex(a.start)}..${hex(a.end)} and ${hex(b.start)}..${hex(b.end)}): host write-backs corrupt one another`));
-      }
-    }
+  // Vendor lengths are only an upper bound (up to the next entry), so they take no part.
+  const sized = spans.filter((s) => s.e.type !== "vendor");
+  for (const [a, b] of overlapping(sized)) {
+    out.push(diag("error", "entries-overlap", `resourceTable.offset[${b.e.index}]`, `entries ${a.e.index} and ${b.e.index} overlap in the table (${hex(a.start)}..${hex(a.end)} and ${hex(b.start)}..${hex(b.end)}): host write-backs corrupt one another`));
   }
   const carveoutNames = new Map<string, number>();
   for (const e of t.entries) {
@@ -120,13 +132,9 @@ function lintLayout(t: ResourceTable, out: Diagnostic[]): void {
     else out.push(diag("error", "duplicate-carveout-name", `resourceTable.entries[${e.index}].name`, `carveout '${e.name}' repeats entry ${first}'s name: the kernel finds entry ${first}'s carveout by name and fails with ENOMEM ("already associated")`));
   }
   const fixed = t.entries.filter((e): e is Extract<RscEntry, { type: "carveout" | "devmem" }> => (e.type === "carveout" || e.type === "devmem") && e.da !== FW_RSC_ADDR_ANY && e.len > 0);
-  for (let i = 0; i < fixed.length; i++) {
-    for (let j = i + 1; j < fixed.length; j++) {
-      const a = fixed[i]!, b = fixed[j]!;
-      if (a.da < b.da + b.len && b.da < a.da + a.len) {
-        out.push(diag("warning", "carveouts-overlap", `resourceTable.entries[${b.index}].da`, `${b.type} '${b.name}' (${hex(b.da)}+${hex(b.len)}) overlaps ${a.type} '${a.name}' (${hex(a.da)}+${hex(a.len)})`));
-      }
-    }
+  for (const [x, y] of overlapping(fixed.map((e) => ({ e, start: e.da, end: e.da + e.len })))) {
+    const a = x.e, b = y.e;
+    out.push(diag("warning", "carveouts-overlap", `resourceTable.entries[${b.index}].da`, `${b.type} '${b.name}' (${hex(b.da)}+${hex(b.len)}) overlaps ${a.type} '${a.name}' (${hex(a.da)}+${hex(a.len)})`));
   }
   const last = t.entries[t.entries.length - 1];
   if (last?.type === "vendor") {

@@ -1,5 +1,5 @@
 import { test } from "node:test";
-import assert from "node:assert/strict";
+import * as assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { RprocError } from "../errors.js";
 import { parseElf, findSection, type ElfFile } from "./elf.js";
@@ -280,4 +280,23 @@ test("lint against the ELF: table outside the loaded segments, trace outside the
   assert.deepEqual(lintResourceTable(t, elf).map((d) => d.code), ["trace-outside-image"]);
   const moved = { ...elf, sectionHeaders: elf.sectionHeaders.map((s) => (s.name === ".resource_table" ? { ...s, addr: 0x30000000 } : s)) };
   assert.ok(lintResourceTable(t, moved).some((d) => d.code === "resource-table-not-loaded"));
+});
+
+test("a hostile table with 100,000 entries is decoded and linted in linear-ish time", () => {
+  const n = 100_000;
+  const hdr = 16 + 4 * n;
+  const b = new Uint8Array(hdr + 8 + 48);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, 1, true);
+  dv.setUint32(4, n, true);
+  dv.setUint32(hdr, 300, true); // a vendor entry...
+  dv.setUint32(hdr + 8, RSC_TRACE, true); // ...and a trace entry
+  for (let i = 0; i < n; i++) dv.setUint32(16 + 4 * i, i % 2 ? hdr : hdr + 8, true);
+  const t0 = performance.now();
+  const t = parseResourceTable(b);
+  const found = lintResourceTable(t);
+  const ms = performance.now() - t0;
+  assert.equal(t.entries.length, n);
+  assert.equal(found.filter((d) => d.code === "entries-overlap").length, n / 2 - 1);
+  assert.ok(ms < 5000, `took ${ms} ms`);
 });

@@ -139,7 +139,19 @@ function needBody(what: string, field: string, need: number, avail: number): voi
   if (need > avail) throw einval(field, `${what} rsc is truncated: needs ${hex(need)} bytes, ${hex(avail)} available`, need, avail);
 }
 
-function parseEntry(v: ByteView, index: number, offset: number, allOffsets: number[]): RscEntry {
+/** The smallest entry offset above `offset`, by binary search over the sorted offsets (tables can be huge). */
+function nextOffset(sorted: number[], offset: number, end: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length ? Math.min(sorted[lo]!, end) : end;
+}
+
+function parseEntry(v: ByteView, index: number, offset: number, sortedOffsets: number[]): RscEntry {
   const p = `resourceTable.entries[${index}]`;
   const size = v.length;
   // rproc_handle_resources: avail = table_sz - offset - sizeof(*hdr), must not be negative.
@@ -150,8 +162,7 @@ function parseEntry(v: ByteView, index: number, offset: number, allOffsets: numb
   const body = offset + RSC_HDR_SIZE;
   const avail = size - body;
   if (typeId >= RSC_VENDOR_START && typeId <= RSC_VENDOR_END) {
-    const next = allOffsets.filter((o) => o > offset).reduce((a, b) => Math.min(a, b), size);
-    const len = Math.max(0, Math.min(next, size) - body);
+    const len = Math.max(0, nextOffset(sortedOffsets, offset, size) - body);
     return { index, offset, type: "vendor", typeId, len, body: v.sub(body, len, `${p}.body`) };
   }
   if (typeId >= RSC_LAST) return { index, offset, type: "unknown", typeId };
@@ -249,7 +260,8 @@ function parseVdev(v: ByteView, index: number, offset: number, avail: number): V
 export function parseResourceTable(bytes: Uint8Array, endianness: Endianness = "little"): ResourceTable {
   const v = new ByteView(bytes, endianness);
   const hdr = parseHeader(v);
-  const entries = hdr.offsets.map((off, i) => parseEntry(v, i, off, hdr.offsets));
+  const sorted = [...hdr.offsets].sort((a, b) => a - b);
+  const entries = hdr.offsets.map((off, i) => parseEntry(v, i, off, sorted));
   return { ...hdr, entries, size: bytes.byteLength, bytes };
 }
 

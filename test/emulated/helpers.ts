@@ -26,7 +26,8 @@ export function loadElf(path: string): ElfFile {
 export function symbol(elf: ElfFile, name: string): { addr: number; size: number } {
   const s = findSymbol(elf, name);
   if (!s) throw new Error(`fixture has no symbol ${name}`);
-  return { addr: Number(s.value) & ~1, size: s.size };
+  const v = Number(s.value);
+  return { addr: v - (v % 2), size: s.size }; // Thumb symbols have bit 0 set
 }
 
 /** The IWDG2 of the STM32MP157 as the fixture uses it (the bundled platform names the watchdog without an address). */

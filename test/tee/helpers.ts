@@ -19,6 +19,7 @@ export interface ExpectedEntry {
   file: string;
   verify_key: string;
   deterministic: boolean;
+  sha256: string;
   size: number;
   header: { magic: string; version: number; tlv_len: number; sign_len: number; img_len: number };
   tlv_area_offset: number;

@@ -107,47 +107,67 @@ export function emulatedOps(base: RprocOps, options: EmulatedDriverOptions = {})
     rprocReportCrash(rproc, crashTypeOf(fault.kind));
   };
 
+  const launch = (rproc: Rproc, bootaddr: number): void => {
+    const lib = loadUnicorn(options.env);
+    const s = stateOf(rproc);
+    halt(s);
+    const machine = new EmulatedMachine(lib, {
+      platform: rproc.platform,
+      processor: rproc.processor,
+      bootaddr,
+      insnsPerMs,
+      onFirmwareKick: (vqid, channel) => {
+        rproc.emit("mailbox_rx", "info", { channel, ...(vqid !== undefined ? { vqid } : {}) });
+        if (vqid !== undefined) rproc.vqInterrupt(vqid);
+        // imx_rproc: any message means "look at every vring".
+        else if (rproc.processor.mailbox?.kind === "imx-mu") for (const id of rproc.notifyIds.keys()) rproc.vqInterrupt(id);
+      },
+      onUnmodelled: (da, access, value) => {
+        const message = `unmodelled peripheral ${access} at ${hex(da)}${access === "write" ? ` (value ${hex(value)})` : ""}: ${access === "read" ? "reads as 0" : "ignored"}`;
+        rproc.emit("emulated_unmodelled_mmio", "info", { da: hex(da), access, message });
+        rproc.diagnostics.push(diag("warning", "emulated-unmodelled-mmio", `processor.${rproc.processor.name}`, message));
+      },
+    });
+    if (rproc.elfClass === 0) {
+      rprocCoredumpSetElfInfo(rproc, machine.info.elfMachine === EM_AARCH64 ? 64 : 32, machine.info.elfMachine);
+    }
+    s.machine = machine;
+    rproc.emit("emulated_start", "info", { core: machine.info.kind, bootaddr: hex(bootaddr), sliceInsns, unicorn: lib.version });
+    const task: SliceTask = {
+      runSlice: () => {
+        if (s.machine !== machine) return false;
+        const fault = machine.runSlice(sliceInsns);
+        if (!fault) return true;
+        onFault(rproc, s, fault);
+        return false;
+      },
+    };
+    s.task = task;
+    scheduler.add(task);
+  };
+
   return {
     ...base,
 
     start(rproc: Rproc): void {
-      const lib = loadUnicorn(options.env);
-      const s = stateOf(rproc);
-      halt(s);
-      const machine = new EmulatedMachine(lib, {
-        platform: rproc.platform,
-        processor: rproc.processor,
-        bootaddr: rproc.bootaddr,
-        insnsPerMs,
-        onFirmwareKick: (vqid, channel) => {
-          rproc.emit("mailbox_rx", "info", { channel, ...(vqid !== undefined ? { vqid } : {}) });
-          if (vqid !== undefined) rproc.vqInterrupt(vqid);
-          // imx_rproc: any message means "look at every vring".
-          else if (rproc.processor.mailbox?.kind === "imx-mu") for (const id of rproc.notifyIds.keys()) rproc.vqInterrupt(id);
-        },
-        onUnmodelled: (da, access, value) => {
-          const message = `unmodelled peripheral ${access} at ${hex(da)}${access === "write" ? ` (value ${hex(value)})` : ""}: ${access === "read" ? "reads as 0" : "ignored"}`;
-          rproc.emit("emulated_unmodelled_mmio", "info", { da: hex(da), access, message });
-          rproc.diagnostics.push(diag("warning", "emulated-unmodelled-mmio", `processor.${rproc.processor.name}`, message));
-        },
-      });
-      if (rproc.elfClass === 0) {
-        rprocCoredumpSetElfInfo(rproc, machine.info.elfMachine === EM_AARCH64 ? 64 : 32, machine.info.elfMachine);
-      }
-      s.machine = machine;
-      s.lastFault = undefined;
-      rproc.emit("emulated_start", "info", { core: machine.info.kind, bootaddr: hex(rproc.bootaddr), sliceInsns, unicorn: lib.version });
-      const task: SliceTask = {
-        runSlice: () => {
-          if (s.machine !== machine) return false;
-          const fault = machine.runSlice(sliceInsns);
-          if (!fault) return true;
-          onFault(rproc, s, fault);
-          return false;
-        },
-      };
-      s.task = task;
-      scheduler.add(task);
+      launch(rproc, rproc.bootaddr);
+    },
+
+    /**
+     * The earlier boot stage started the core (the base driver's early boot
+     * loaded the image): it runs from its entry, unless it still runs from
+     * an attach before a detach.
+     */
+    async attach(rproc: Rproc): Promise<void> {
+      await base.attach?.(rproc);
+      if (stateOf(rproc).machine) return;
+      const early = (base as { sim?: { bootAddr?: number } }).sim?.bootAddr;
+      launch(rproc, early ?? rproc.bootaddr);
+    },
+
+    /** The remote keeps running after a detach; only the host lets go. */
+    async detach(rproc: Rproc): Promise<void> {
+      await base.detach?.(rproc);
     },
 
     stop(rproc: Rproc): void {

@@ -1,5 +1,5 @@
 import { test } from "node:test";
-import assert from "node:assert/strict";
+import * as assert from "node:assert/strict";
 import { Platform } from "../../platform/platform.js";
 import type { ProcessorDesc } from "../../platform/types.js";
 import type { ElfFile } from "../../formats/elf.js";
@@ -117,7 +117,7 @@ test("cortex-m4: a bad access is an MMU fault with the faulting PC and address",
   r.machine.runSlice(300_000);
   r.command(1);
   const f = r.machine.runSlice(100_000);
-  assert.ok(f);
+  if (!f) return assert.fail("no fault");
   assert.equal(f.kind, "mmufault");
   assert.equal(f.address, 0x60000000);
   assert.equal(f.access, "read");
@@ -205,13 +205,13 @@ test("a translation that is not page aligned is refused before the core runs", {
   const proc = { ...p.processor("m4"), translations: [{ da: 0x800, pa: 0x38000800, size: 0x1000 }] };
   assert.throws(
     () => new EmulatedMachine(loadUnicorn(), { platform: p, processor: proc, bootaddr: 0, insnsPerMs: 1, onFirmwareKick: () => {}, onUnmodelled: () => {} }),
-    (e) => e instanceof RprocError && e.code === "EINVAL" && /not 4 KiB aligned/.test(e.message),
+    (e: unknown) => e instanceof RprocError && e.code === "EINVAL" && /not 4 KiB aligned/.test(e.message),
   );
 });
 
 test("without libunicorn2 the driver refuses with ENODEV naming the Debian package", () => {
   assert.throws(
     () => loadUnicorn({ RPROC_UNICORN_LIB: "none" }),
-    (e) => e instanceof RprocError && e.code === "ENODEV" && /libunicorn2/.test(e.message),
+    (e: unknown) => e instanceof RprocError && e.code === "ENODEV" && /libunicorn2/.test(e.message),
   );
 });

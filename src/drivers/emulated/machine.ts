@@ -249,9 +249,8 @@ export class EmulatedMachine {
   private onException(intno: number): void {
     // Let the CPU take the exceptions firmware uses on purpose (SVC, interrupts, M-profile exception return).
     if ([2, 5, 6, 8, 14, 15].includes(intno)) return;
-    let pc: number | undefined;
-    if (this.info.kind === "cortex-a53") pc = Number(this.engine.regRead(C.UC_ARM64_REG_ELR_EL1));
-    this.pending = { kind: intno === 1 ? "undefined-instruction" : "exception", intno, pc };
+    // Unicorn calls the hook before the CPU takes the exception: the PC is still the faulting instruction's.
+    this.pending = { kind: intno === 1 ? "undefined-instruction" : "exception", intno };
     this.engine.emuStop();
   }
 

@@ -17,6 +17,9 @@ type Koffi = typeof import("koffi");
 type KoffiFn = (...args: unknown[]) => unknown;
 type Registered = ReturnType<Koffi["register"]>;
 
+/** All ones: odd (never a fetch address) and beyond every 32-bit PC. */
+const NEVER_PC = 0xffffffffffffffffn;
+
 /** Debian package that provides the shared library. */
 export const UNICORN_PACKAGE = "libunicorn2";
 const DEFAULT_LIBRARY = "libunicorn.so.2";
@@ -214,9 +217,13 @@ export class UcEngine {
     this.call(`uc_reg_write(${id})`, this.uc.fn.uc_reg_write(this.h, id, this.regBytes) as number);
   }
 
-  /** Runs at most `count` instructions from `begin`; returns the uc_err (faults are data, not exceptions). */
+  /**
+   * Runs at most `count` instructions from `begin`; returns the uc_err (faults
+   * are data, not exceptions). `until` is an address no PC can hold (Unicorn
+   * stops as soon as PC == until, so 0 would stop a core that starts at 0).
+   */
   emuStart(begin: number, count: number): number {
-    return this.uc.fn.uc_emu_start(this.h, begin, 0, 0, count) as number;
+    return this.uc.fn.uc_emu_start(this.h, begin, NEVER_PC, 0, count) as number;
   }
 
   emuStop(): void {

@@ -1,0 +1,37 @@
+/**
+ * Longer fuzz campaign over the ELF and resource-table readers.
+ *   node --import tsx bench/fuzz-long.ts [inputs=200000] [seed=1]
+ * Prints inputs/s and how the inputs ended; exits 1 on the first input for
+ * which something other than an RprocError escaped (the input is written
+ * to fuzz-crash-<seed>-<n>.bin for replay).
+ */
+import { writeFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { loadSeeds, mutate, prng, exercise } from "../test/fuzz-mutate.js";
+
+const count = Number(process.argv[2] ?? 200_000);
+const seedValue = Number(process.argv[3] ?? 1);
+if (!Number.isInteger(count) || count <= 0 || !Number.isInteger(seedValue)) {
+  console.error("usage: fuzz-long.ts [inputs] [seed]");
+  process.exit(2);
+}
+
+const seeds = loadSeeds(new URL("../fixtures/firmware/", import.meta.url));
+const rand = prng(seedValue);
+const counts = { parsed: 0, rejected: 0 };
+const t0 = performance.now();
+for (let i = 0; i < count; i++) {
+  const input = mutate(seeds[i % seeds.length]!, rand);
+  try {
+    counts[exercise(input)]++;
+  } catch (e) {
+    const file = `fuzz-crash-${seedValue}-${i}.bin`;
+    writeFileSync(file, input);
+    console.error(`input ${i}: ${(e as Error).message}; written to ${file}`);
+    process.exit(1);
+  }
+}
+const s = (performance.now() - t0) / 1000;
+console.log(
+  JSON.stringify({ inputs: count, seed: seedValue, seconds: Number(s.toFixed(2)), inputsPerSecond: Math.round(count / s), ...counts }),
+);

@@ -1,0 +1,18 @@
+/**
+ * The emulated-core driver, registered as "emulated" (a processor's
+ * `driver` in the platform file, or createRproc's `driver` override).
+ * Platform behaviour — carveouts from memory-regions, address translation,
+ * coredump segments, the ELF loader — is the simulated driver's; only the
+ * CPU is real. Importing this module loads neither koffi nor Unicorn.
+ */
+import { registerDriver } from "../../core/create.js";
+import { createSimDriver } from "../sim/driver.js";
+import { emulatedOps, type EmulatedDriverOptions } from "./driver.js";
+
+registerDriver("emulated", (ctx) => emulatedOps(createSimDriver({ behaviour: { name: "emulated" } }), (ctx.options ?? {}) as EmulatedDriverOptions));
+
+export { emulatedOps, lastCrash, lastCrashRegisters, emulatedMachine, crashTypeOf, DEFAULT_SLICE_INSNS, DEFAULT_INSNS_PER_MS } from "./driver.js";
+export type { EmulatedDriverOptions } from "./driver.js";
+export type { CoreFault, FaultKind } from "./machine.js";
+export { SliceScheduler, defaultScheduler } from "./scheduler.js";
+export { loadUnicorn, unicornAvailable, UNICORN_PACKAGE } from "./unicorn.js";
