@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { Platform } from "../src/platform/platform.js";
 import { loadSigningKey } from "../src/tee/crypto.js";
 import { PlatformPta } from "../src/tee/platform-pta.js";
-import { signFirmware } from "../src/tee/sign.js";
+import { signFirmware, signFirmwareParts } from "../src/tee/sign.js";
 import { RemoteprocTa, TA_RPROC_CMD_LOAD_FW, TEE_PARAM_TYPE_MEMREF_INPUT, TEE_PARAM_TYPE_VALUE_INPUT, teeParamTypes } from "../src/tee/ta.js";
 import { verifySignedImage } from "../src/tee/verify.js";
 
@@ -64,6 +64,7 @@ writeFileSync(join(dir, "key.pem"), pem);
 const key = loadSigningKey(pem);
 
 const sign = time(() => signFirmware([{ name: "fw.elf", bytes: elf }], { key }));
+const signParts = time(() => signFirmwareParts([{ name: "fw.elf", bytes: elf }], { key }));
 const openssl = time(() => execFileSync("openssl", ["dgst", "-sha256", join(dir, "fw.elf")]));
 const verify = time(() => verifySignedImage(sign.value, { key: publicKey, type: "RSA" }));
 if (!verify.value.valid) throw new Error(`bench image does not verify: ${verify.value.error?.message}`);
@@ -104,7 +105,8 @@ const baseline = time(() => {
 });
 
 const rows: [string, number][] = [
-  ["sign (rproc)", sign.ms],
+  ["sign (rproc, one buffer)", sign.ms],
+  ["sign (rproc, chunks, no copy)", signParts.ms],
   ["openssl dgst -sha256", openssl.ms],
   ["verify (rproc)", verify.ms],
   ["TA LOAD_FW + RELEASE (rproc)", load.ms],
@@ -117,7 +119,7 @@ if (script) {
   rows.push(["sign_rproc_fw.py", scriptMs]);
 }
 for (const [n, ms] of rows) console.log(`${n.padEnd(32)} ${ms.toFixed(1).padStart(9)} ms`);
-console.log(`sign / openssl sha256      ${(sign.ms / openssl.ms).toFixed(2)}x (target <= 1.3)`);
+console.log(`sign (chunks) / openssl    ${(signParts.ms / openssl.ms).toFixed(2)}x (target <= 1.3); one buffer ${(sign.ms / openssl.ms).toFixed(2)}x`);
 console.log(`TA load / (sha256 + copy)  ${(load.ms / baseline.ms).toFixed(2)}x (target <= 1.5)`);
-if (scriptMs !== undefined) console.log(`script / sign              ${(scriptMs / sign.ms).toFixed(1)}x (target >= 10)`);
+if (scriptMs !== undefined) console.log(`script / sign              ${(scriptMs / signParts.ms).toFixed(1)}x (target >= 10); one buffer ${(scriptMs / sign.ms).toFixed(1)}x`);
 else console.log("sign_rproc_fw.py: skipped (set SIGN_RPROC_FW=/path/to/optee_os/scripts/sign_rproc_fw.py)");

@@ -124,12 +124,17 @@ function lintLayout(t: ResourceTable, out: Diagnostic[]): void {
   for (const [a, b] of overlapping(sized)) {
     out.push(diag("error", "entries-overlap", `resourceTable.offset[${b.e.index}]`, `entries ${a.e.index} and ${b.e.index} overlap in the table (${hex(a.start)}..${hex(a.end)} and ${hex(b.start)}..${hex(b.end)}): host write-backs corrupt one another`));
   }
-  const carveoutNames = new Map<string, number>();
+  // Same type, same name: the kernel looks carveouts up by name (a repeat fails with
+  // ENOMEM "already associated"); for trace and devmem a repeat is legal but ambiguous.
+  const names = new Map<string, number>();
   for (const e of t.entries) {
-    if (e.type !== "carveout") continue;
-    const first = carveoutNames.get(e.name);
-    if (first === undefined) carveoutNames.set(e.name, e.index);
-    else out.push(diag("error", "duplicate-carveout-name", `resourceTable.entries[${e.index}].name`, `carveout '${e.name}' repeats entry ${first}'s name: the kernel finds entry ${first}'s carveout by name and fails with ENOMEM ("already associated")`));
+    if (e.type !== "carveout" && e.type !== "devmem" && e.type !== "trace") continue;
+    const key = `${e.type}\0${e.name}`;
+    const first = names.get(key);
+    if (first === undefined) names.set(key, e.index);
+    else if (t.entries[first]?.offset === e.offset) continue; // one entry named twice: reported as entries-overlap
+    else if (e.type === "carveout") out.push(diag("error", "duplicate-carveout-name", `resourceTable.entries[${e.index}].name`, `carveout '${e.name}' repeats entry ${first}'s name: the kernel finds entry ${first}'s carveout by name and fails with ENOMEM ("already associated")`));
+    else out.push(diag("warning", "duplicate-name", `resourceTable.entries[${e.index}].name`, `${e.type} '${e.name}' repeats entry ${first}'s name: debugfs and rproc's reports cannot tell them apart`));
   }
   const fixed = t.entries.filter((e): e is Extract<RscEntry, { type: "carveout" | "devmem" }> => (e.type === "carveout" || e.type === "devmem") && e.da !== FW_RSC_ADDR_ANY && e.len > 0);
   for (const [x, y] of overlapping(fixed.map((e) => ({ e, start: e.da, end: e.da + e.len })))) {

@@ -246,6 +246,8 @@ test("lint: carveouts, devmem, trace, names", () => {
   assert.deepEqual(codes(table([carveout(0x1000, 0, "z")])), ["carveout-zero-length"]);
   assert.deepEqual(codes(table([carveout(0xfffff000, 0x2000, "w")])), ["carveout-wraps"]);
   assert.deepEqual(codes(table([carveout(0x1000, 0x100, "a"), carveout(0x2000, 0x100, "a")])), ["duplicate-carveout-name"]);
+  assert.deepEqual(codes(table([trace(0x1000, 0x10, "t"), trace(0x2000, 0x10, "t")])), ["duplicate-name"]);
+  assert.deepEqual(codes(table([carveout(0x1000, 0x100, "t"), trace(0x2000, 0x10, "t")])), [], "different types may share a name");
   assert.deepEqual(codes(table([carveout(0x1000, 0x100, "a"), carveout(0x10f0, 0x100, "b")])), ["carveouts-overlap"]);
   assert.deepEqual(codes(table([devmem(0x2800000, 0x1000, "uart")])), ["devmem-needs-iommu"]);
   assert.deepEqual(codes(table([devmem(FW_RSC_ADDR_ANY, 0x1000, "uart")])), ["devmem-needs-iommu", "devmem-addr-any"]);

@@ -86,7 +86,12 @@ function u32le(v: number): Uint8Array {
   return b;
 }
 
-export function encodeSignedImage(opts: EncodeOptions): Uint8Array {
+/**
+ * The signed image as a list of chunks: header + TLVs + signature, then each
+ * image (a view of the input, not a copy) and its zero padding. Writing the
+ * chunks in order gives the file; no 32 MiB copy is needed to sign.
+ */
+export function encodeSignedImageParts(opts: EncodeOptions): Uint8Array[] {
   const n = opts.images.length;
   if (n < 1 || n > 255) throw new RprocError("EINVAL", `signed image: ${n} images, must be 1..255`, { field: "images", value: n, limit: 255 });
   const imgSizes = opts.images.map((im) => r8(im.bytes.length));
@@ -120,23 +125,36 @@ export function encodeSignedImage(opts: EncodeOptions): Uint8Array {
 
   const signOffset = SIGNED_HEADER_SIZE + tlvArea.length;
   const imagesOffset = signOffset + r8(opts.signLen);
-  const out = new Uint8Array(imagesOffset + imgLen);
-  const dv = new DataView(out.buffer);
+  const prefix = new Uint8Array(imagesOffset);
+  const dv = new DataView(prefix.buffer);
   dv.setUint32(0, SIGNED_IMAGE_MAGIC, true);
   dv.setUint32(4, SIGNED_IMAGE_VERSION, true);
   dv.setUint32(8, tlvArea.length, true);
   dv.setUint32(12, opts.signLen, true);
   dv.setUint32(16, imgLen, true);
-  out.set(tlvArea, SIGNED_HEADER_SIZE);
-  const signature = opts.sign(out.subarray(0, signOffset));
+  prefix.set(tlvArea, SIGNED_HEADER_SIZE);
+  const signature = opts.sign(prefix.subarray(0, signOffset));
   if (signature.length !== opts.signLen) {
     throw new RprocError("EINVAL", `signature is ${signature.length} bytes, expected ${opts.signLen}`, { field: "signature", value: signature.length, limit: opts.signLen });
   }
-  out.set(signature, signOffset);
-  let at = imagesOffset;
+  prefix.set(signature, signOffset);
+  const parts: Uint8Array[] = [prefix];
   opts.images.forEach((im, i) => {
-    out.set(im.bytes, at);
-    at += imgSizes[i]!;
+    parts.push(im.bytes);
+    const pad = imgSizes[i]! - im.bytes.length;
+    if (pad > 0) parts.push(new Uint8Array(pad));
   });
+  return parts;
+}
+
+/** The signed image in one buffer. */
+export function encodeSignedImage(opts: EncodeOptions): Uint8Array {
+  const parts = encodeSignedImageParts(opts);
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }

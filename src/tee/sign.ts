@@ -5,7 +5,7 @@
  */
 import { RprocError, hex } from "../errors.js";
 import { IMG_TYPE_ENCRYPTED_ELF, PLAT_TLV_MAX, PLAT_TLV_MIN, TLV_ENC_ALGO, TLV_ENC_IVS } from "../formats/signed-image.js";
-import { encodeSignedImage, type EncodeImage } from "../formats/signed-image-encode.js";
+import { encodeSignedImage, encodeSignedImageParts, type EncodeImage, type EncodeOptions } from "../formats/signed-image-encode.js";
 import { EM_ARM, readSignerElf } from "../formats/signed-image-elf.js";
 import { signMessage, type SigningKey } from "./crypto.js";
 import { encryptElfSegments, encryptionTlvs, freshIv } from "./encryption.js";
@@ -69,7 +69,7 @@ export interface SignInput {
   bytes: Uint8Array;
 }
 
-export function signFirmware(inputs: SignInput[], opts: SignOptions): Uint8Array {
+function encodeOptions(inputs: SignInput[], opts: SignOptions): EncodeOptions {
   if (inputs.length === 0) throw new RprocError("EINVAL", "sign: at least one ELF image is needed", { field: "images" });
   const platformTlvs = opts.platformTlvs ?? [];
   const encIvs: Uint8Array[] = [];
@@ -90,12 +90,22 @@ export function signFirmware(inputs: SignInput[], opts: SignOptions): Uint8Array
     encIvs.push(...enc.ivs);
     return { bytes: enc.bytes, phdrs: info.phdrs, type: IMG_TYPE_ENCRYPTED_ELF };
   });
-  return encodeSignedImage({
+  return {
     signType: opts.key.signType,
     signLen: opts.key.signLen,
     images,
     keyInfo: opts.keyInfo,
     platformTlvs: opts.encryptKey === undefined ? platformTlvs : [...platformTlvs, ...encryptionTlvs(encIvs)],
     sign: (message) => signMessage(opts.key, message),
-  });
+  };
+}
+
+/** The signed image in one buffer. */
+export function signFirmware(inputs: SignInput[], opts: SignOptions): Uint8Array {
+  return encodeSignedImage(encodeOptions(inputs, opts));
+}
+
+/** The signed image as chunks to write in order (the inputs are not copied). */
+export function signFirmwareParts(inputs: SignInput[], opts: SignOptions): Uint8Array[] {
+  return encodeSignedImageParts(encodeOptions(inputs, opts));
 }

@@ -3,8 +3,6 @@
 // crash types, recovery, registers in the coredump, several cores at once.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Platform } from "../../src/platform/platform.js";
 import { createRproc } from "../../src/core/create.js";
 import type { Rproc } from "../../src/core/rproc.js";
@@ -14,20 +12,9 @@ import { dumpBytes } from "../../src/core/coredump-store.js";
 import { readCoreFile } from "../../src/formats/core-file-reader.js";
 import { RprocError } from "../../src/errors.js";
 import { defaultScheduler, lastCrash, lastCrashRegisters } from "../../src/drivers/emulated/index.js";
-import { A53_PLATFORM, FIXTURES, M4_FW, R5_FW, A53_FW, loadElf, needsUnicorn, symbol, within } from "./helpers.js";
+import { A53_PLATFORM, FIXTURES, M4_FW, R5_FW, A53_FW, loadElf, needsUnicorn, stm32Platform, symbol, within } from "./helpers.js";
 
 const OPTIONS = { sliceInsns: 100_000, insnsPerMs: 10_000 };
-
-/** The bundled STM32MP157 with the IWDG2 address the fixture feeds (the bundled file names the watchdog without one). */
-export function stm32Platform(): Platform {
-  const path = fileURLToPath(new URL("../../platforms/stm32mp157.json", import.meta.url));
-  const json = JSON.parse(readFileSync(path, "utf8"));
-  if (!json.regions.some((r: { name: string }) => r.name === "iwdg2"))
-    json.regions.push({ name: "iwdg2", pa: "0x5a002000", size: "0x400", kind: "mmio", owner: "host" });
-  const wd = json.processors[0].watchdog;
-  json.processors[0].watchdog = { pa: "0x5a002000", size: "0x400", ...wd, timeoutMs: 10 };
-  return Platform.parse(json, path);
-}
 
 interface Booted {
   rproc: Rproc;

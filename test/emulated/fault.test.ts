@@ -9,8 +9,7 @@ import { RprocState } from "../../src/core/state.js";
 import { makeRproc } from "../harness/setup.js";
 import { failAtStep, forwardSteps, leftovers } from "../harness/fault.js";
 import { defaultScheduler, emulatedMachine } from "../../src/drivers/emulated/index.js";
-import { stm32Platform } from "./driver.test.js";
-import { M4_FW, R5_FW, loadElf, needsUnicorn, symbol } from "./helpers.js";
+import { M4_FW, R5_FW, loadElf, needsUnicorn, stm32Platform, symbol } from "./helpers.js";
 
 const OPTIONS = { driver: "emulated", driverOptions: { sliceInsns: 50_000, insnsPerMs: 10_000 } };
 const cases = [

@@ -30,6 +30,17 @@ export function symbol(elf: ElfFile, name: string): { addr: number; size: number
   return { addr: v - (v % 2), size: s.size }; // Thumb symbols have bit 0 set
 }
 
+/** The bundled STM32MP157 with the IWDG2 address the fixture feeds (the bundled file names the watchdog without one). */
+export function stm32Platform(): Platform {
+  const path = fileURLToPath(new URL("../../platforms/stm32mp157.json", import.meta.url));
+  const json = JSON.parse(readFileSync(path, "utf8"));
+  if (!json.regions.some((r: { name: string }) => r.name === "iwdg2"))
+    json.regions.push({ name: "iwdg2", pa: "0x5a002000", size: "0x400", kind: "mmio", owner: "host" });
+  const wd = json.processors[0].watchdog;
+  json.processors[0].watchdog = { pa: "0x5a002000", size: "0x400", ...wd, timeoutMs: 10 };
+  return Platform.parse(json, path);
+}
+
 /** The IWDG2 of the STM32MP157 as the fixture uses it (the bundled platform names the watchdog without an address). */
 export function stm32WithWatchdog(platform: Platform, timeoutMs = 10): ProcessorDesc {
   const p = platform.processor("m4");

@@ -215,3 +215,22 @@ test("without libunicorn2 the driver refuses with ENODEV naming the Debian packa
     (e: unknown) => e instanceof RprocError && e.code === "ENODEV" && /libunicorn2/.test(e.message),
   );
 });
+
+test("unmodelled peripherals read as zero and are reported once per address, not fatal", { skip: needsUnicorn }, () => {
+  for (const [r, addr] of [
+    [m4(), 0xe000ed00],
+    [(() => { const p = Platform.load("am64x"); return rig(p, p.processor("r5f0_0"), R5_FW); })(), 0x02800000],
+  ] as const) {
+    try {
+      r.machine.runSlice(300_000);
+      r.command(6);
+      assert.equal(r.machine.runSlice(50_000), undefined);
+      r.command(6);
+      assert.equal(r.machine.runSlice(50_000), undefined);
+      assert.match(r.trace(), /cmd: peripheral read 0x00000000\n.*cmd: peripheral read 0x00000000\n/s);
+      assert.deepEqual(r.unmodelled, [addr, addr + 4]);
+    } finally {
+      r.machine.close();
+    }
+  }
+});

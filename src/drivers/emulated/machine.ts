@@ -97,7 +97,8 @@ export class EmulatedMachine {
     if (w?.pa !== undefined) this.watchdog = new Watchdog(w.pa, w.size ?? 0x400, Math.round(w.timeoutMs * opts.insnsPerMs));
     this.engine = UcEngine.open(lib, this.info.arch, this.info.mode, this.info.cpuModel);
     try {
-      for (const dev of [this.mailbox, this.watchdog]) if (dev) this.mapDevice(dev);
+      if (this.mailbox) this.mapDevice(this.mailbox);
+      if (this.watchdog) this.engine.mapPtr(this.watchdog.pageDa, this.watchdog.page, C.UC_PROT_READ | C.UC_PROT_WRITE);
       this.engine.hookMemInvalid(C.UC_HOOK_MEM_UNMAPPED, (type, address) => this.onUnmapped(type, address));
       this.engine.hookIntr((intno) => this.onException(intno));
       this.resumeAt = reset(this.info, this.engine, opts.bootaddr, (da) => this.readU32(da));

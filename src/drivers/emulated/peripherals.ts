@@ -206,36 +206,37 @@ export class ImxMu implements Mailbox {
 }
 
 /**
- * A key-register watchdog (the STM32 IWDG protocol, used for every platform):
- * writing 0xCCCC to offset 0 starts it, 0xAAAA refreshes it. Time is the
- * executed-instruction count, so a test is deterministic. The driver calls
- * `endSlice` after each slice: a refresh during the slice counts as made at
- * its end, and the watchdog expires when more than `timeoutInsns`
- * instructions have run since the last refresh (seen at a slice boundary).
+ * A key-register watchdog (the STM32 IWDG keys, used for every platform):
+ * 0xCCCC written to the key register (offset 0) starts it, 0xAAAA refreshes
+ * it. Time is the executed-instruction count, so a test is deterministic.
+ *
+ * Firmware feeds a watchdog in its main loop, so a JS callback per write
+ * would cost more than the loop itself. The key register is therefore plain
+ * memory mapped into the core (`page`), and the driver calls `endSlice` after
+ * each slice: a key found there counts as written at the slice's end, and the
+ * register is cleared. One consequence, documented: within one slice a start
+ * followed by refreshes leaves only the refresh key, so either key arms the
+ * watchdog. It expires when more than `timeoutInsns` instructions have run
+ * since the last slice that refreshed it (seen at a slice boundary).
  */
-export class Watchdog implements MmioDevice {
+export class Watchdog {
   readonly name = "watchdog";
   static readonly KEY_START = 0xcccc;
   static readonly KEY_REFRESH = 0xaaaa;
+  /** The 4 KiB page holding the registers, mapped zero-copy at `pageDa`. */
+  readonly page = new Uint8Array(4096);
+  readonly pageDa: number;
+  private readonly keyOffset: number;
   private started = false;
-  private refreshed = false;
   private lastRefresh = 0;
-  private now = 0;
 
   constructor(
     readonly da: number,
     readonly size: number,
     readonly timeoutInsns: number,
-  ) {}
-
-  read(): number {
-    return 0;
-  }
-
-  write(offset: number, _size: number, value: number): void {
-    if (offset !== 0) return;
-    if (value === Watchdog.KEY_START) this.started = true;
-    if (value === Watchdog.KEY_START || (value === Watchdog.KEY_REFRESH && this.started)) this.refreshed = true;
+  ) {
+    this.keyOffset = da % 4096;
+    this.pageDa = da - this.keyOffset;
   }
 
   get running(): boolean {
@@ -244,9 +245,13 @@ export class Watchdog implements MmioDevice {
 
   /** Advances time to `instructions`; true when the watchdog has expired. */
   endSlice(instructions: number): boolean {
-    this.now = instructions;
-    if (this.refreshed) this.lastRefresh = instructions;
-    this.refreshed = false;
-    return this.started && this.now - this.lastRefresh > this.timeoutInsns;
+    const v = new DataView(this.page.buffer);
+    const key = v.getUint32(this.keyOffset, true);
+    if (key === Watchdog.KEY_START || key === Watchdog.KEY_REFRESH) {
+      this.started = true;
+      this.lastRefresh = instructions;
+    }
+    v.setUint32(this.keyOffset, 0, true);
+    return this.started && instructions - this.lastRefresh > this.timeoutInsns;
   }
 }
