@@ -70,3 +70,27 @@ export { loadSigningKey, loadVerifyKey } from "./tee/crypto.js";
 export { RemoteprocTa } from "./tee/ta.js";
 export { PlatformPta, ptaCarveouts } from "./tee/platform-pta.js";
 export { createTeeDriver, createPlatformTa } from "./loaders/tee-loader.js";
+// Emulated-core driver (registers "emulated"; Unicorn is loaded only when an emulated processor starts).
+export { emulatedOps, lastCrash, lastCrashRegisters, emulatedMachine, unicornAvailable, SliceScheduler, defaultScheduler } from "./drivers/emulated/index.js";
+export type { EmulatedDriverOptions, CoreFault, FaultKind } from "./drivers/emulated/index.js";
+// Crash, recovery and coredump (crash engineer)
+export { buildCoreHeader, buildSectionCoreHeader, buildCoreFile, readCoreStream } from "./formats/core-file.js";
+export type { CoreLayout, CoreHeader, CoreSegment, CoreClass } from "./formats/core-file.js";
+export { readCoreFile } from "./formats/core-file-reader.js";
+export type { CoreFileSummary, CoreFileSegment } from "./formats/core-file-reader.js";
+export { prstatusBytes, decodePrstatus } from "./formats/core-file-prstatus.js";
+export type { CoreRegisters } from "./formats/core-file-prstatus.js";
+export { rprocReportCrash, rprocCrashFlush, rprocCrashStatus } from "./core/crash.js";
+export { rprocTriggerRecovery, recoveryShow, recoveryStore, coredumpShow, coredumpStore, rprocSetFeature, rprocPanicNotify } from "./core/recovery.js";
+export {
+  rprocCoredump,
+  rprocCoredumpUsingSections,
+  rprocCoredumpAddSegment,
+  rprocCoredumpAddCustomSegment,
+  rprocCoredumpSetElfInfo,
+  rprocCoredumpSetRegisters,
+} from "./core/coredump.js";
+export { InlineDumpReader, dumpBytes, writeDumpFile, setCoredumpSettings, coredumpSettings, DEVCD_TIMEOUT_MS } from "./core/coredump-store.js";
+export type { RprocDump, CoredumpSettings } from "./core/coredump-store.js";
+export { inspectSignedImage } from "./tee/inspect-signed.js";
+export type { InspectSignedImage, InspectSignedTlv, InspectHashEntry, InspectSignedElfImage, InspectSignedSegment, InspectSignedOptions } from "./tee/inspect-signed.js";

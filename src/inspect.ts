@@ -5,7 +5,7 @@
  * documented in docs/inspect-json.md.
  */
 import { diag, type Diagnostic } from "./diagnostics.js";
-import { RprocError, isRprocError, type Errno } from "./errors.js";
+import { RprocError, isRprocError, type Errno, type TeeErrorName } from "./errors.js";
 import { jsonU64 } from "./formats/bytes.js";
 import {
   parseElf,
@@ -19,6 +19,7 @@ import {
   type ElfFile,
 } from "./formats/elf.js";
 import { findResourceTable, lintResourceTable, parseResourceTable, type RscEntry } from "./formats/resource-table.js";
+import { inspectSignedImage, type InspectSignedImage } from "./tee/inspect-signed.js";
 
 export type JsonU64 = number | string;
 
@@ -89,11 +90,13 @@ export interface InspectReport {
   elf: InspectElf;
   resourceTable: InspectResourceTable | null;
   diagnostics: Diagnostic[];
+  /** Present for an OP-TEE signed image (src/tee/inspect-signed.ts, docs/inspect-json.md). */
+  signedImage?: InspectSignedImage;
 }
 
 export interface InspectRejection {
   file: string;
-  error: { code: Errno; message: string; field?: string };
+  error: { code: Errno; message: string; field?: string; teeError?: TeeErrorName };
 }
 
 export type InspectResult = InspectReport | InspectRejection;
@@ -101,6 +104,8 @@ export type InspectResult = InspectReport | InspectRejection;
 export function isRejection(r: InspectResult): r is InspectRejection {
   return "error" in r;
 }
+
+const SIGNED_IMAGE_MAGIC_BYTES = [0x68, 0xa4, 0x43, 0x35] as const;
 
 function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
   return bytes.byteLength >= magic.length && magic.every((b, i) => bytes[i] === b);
@@ -115,8 +120,7 @@ export function inspect(bytes: Uint8Array, options: { file?: string } = {}): Ins
   try {
     if (startsWith(bytes, ELFMAG)) return inspectElf(bytes, file);
     // ── OP-TEE signed image (magic 68 a4 43 35) ──
-    // The signed-image engineer adds one line here calling inspectSignedImage().
-    // Until then such a file falls through and is rejected as "not an ELF".
+    if (startsWith(bytes, SIGNED_IMAGE_MAGIC_BYTES)) return inspectSignedImage(bytes, { file });
     return inspectElf(bytes, file);
   } catch (e) {
     if (isRprocError(e)) return rejection(file, e);
@@ -127,6 +131,7 @@ export function inspect(bytes: Uint8Array, options: { file?: string } = {}): Ins
 function rejection(file: string, e: RprocError): InspectRejection {
   const error: InspectRejection["error"] = { code: e.code, message: e.message };
   if (e.field !== undefined) error.field = e.field;
+  if (e.teeError !== undefined) error.teeError = e.teeError;
   return { file, error };
 }
 
@@ -187,6 +192,15 @@ function entryJson(e: RscEntry): InspectRscEntry {
 }
 
 function inspectElf(bytes: Uint8Array, file: string): InspectReport {
+  return { file, size: bytes.byteLength, ...inspectElfBytes(bytes) };
+}
+
+/** The ELF part of a report (identity, resource table, diagnostics with paths from the report root); throws RprocError. Reused for the images inside a signed image. */
+export function inspectElfBytes(
+  bytes: Uint8Array,
+  /** resourceTable false: do not decode the table (its file bytes are ciphertext in an encrypted signed image). */
+  opts: { resourceTable?: boolean } = {},
+): { elf: InspectElf; resourceTable: InspectResourceTable | null; diagnostics: Diagnostic[] } {
   const elf = parseElf(bytes);
   const diagnostics: Diagnostic[] = [];
   const h = elf.header;
@@ -198,7 +212,9 @@ function inspectElf(bytes: Uint8Array, file: string): InspectReport {
   }
   let resourceTable: InspectResourceTable | null = null;
   const found = findResourceTable(elf);
-  if (!found) {
+  if (opts.resourceTable === false) {
+    // the caller reports the table itself
+  } else if (!found) {
     diagnostics.push(diag("warning", "no-resource-table", "resourceTable", "no .resource_table section: the kernel's default ELF loader (rproc_elf_load_rsc_table) refuses the image with EINVAL; only drivers that make the table optional can boot it"));
   } else {
     const table = parseResourceTable(found.bytes, h.endianness);
@@ -215,5 +231,5 @@ function inspectElf(bytes: Uint8Array, file: string): InspectReport {
     };
     diagnostics.push(...lintResourceTable(table, elf));
   }
-  return { file, size: bytes.byteLength, elf: elfReport(elf), resourceTable, diagnostics };
+  return { elf: elfReport(elf), resourceTable, diagnostics };
 }

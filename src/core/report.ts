@@ -24,6 +24,8 @@ export interface BootReportOptions {
   driverOptions?: unknown;
   /** Override the processor's driver (e.g. "tee" for a signed image). */
   driver?: string;
+  /** Let the processor run this long after boot before the snapshot (an emulated core executes its firmware meanwhile). Default: 200 for the emulated driver, else 0. */
+  runMs?: number;
 }
 
 export interface BootReport {
@@ -100,6 +102,8 @@ export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
   } as unknown as BootReport;
   try {
     await rproc.boot();
+    const runMs = opts.runMs ?? ((opts.driver ?? rproc.processor.driver) === "emulated" ? 200 : 0);
+    if (runMs > 0) await new Promise((r) => setTimeout(r, runMs));
     report.bootAddress = rproc.bootaddr;
     snapshot(rproc, report);
   } catch (e) {

@@ -42,7 +42,7 @@ test("stm32mp157 carries the device-tree numbers", () => {
   assert.equal(m4.elfMachine, 40);
   assert.equal(m4.registerCarveouts, true);
   assert.equal(m4.coredumpSegments, "memory-regions");
-  assert.deepEqual(m4.tee, { rprocId: 0 });
+  assert.deepEqual(m4.tee, { rprocId: 0, publicKey: "keys/rproc-test-rsa2048.pub.pem" });
   assert.deepEqual(m4.memoryRegions, ["retram", "mcuram", "mcuram2", "vdev0vring0", "vdev0vring1", "vdev0buffer"]);
   assert.deepEqual(p.pool("vdev0vring1"), { name: "vdev0vring1", pa: 0x10041000, size: 0x1000, noMap: true });
   assert.equal(p.pool("nope"), undefined);

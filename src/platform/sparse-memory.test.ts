@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { PAGE_SIZE, SparseMemory } from "./sparse-memory.js";
+import { PAGE_SIZE, SLAB_PAGES, SparseMemory } from "./sparse-memory.js";
 import { RprocError } from "../errors.js";
 
 test("unwritten memory reads as zero and costs no page", () => {
@@ -79,4 +79,57 @@ test("invalid addresses and lengths fail with RprocError, never RangeError", () 
   assert.throws(() => m.read(1.5, 4), (e: RprocError) => e.code === "EINVAL");
   assert.throws(() => m.write(Number.MAX_SAFE_INTEGER - 1, new Uint8Array(4)), (e: RprocError) => e.code === "EOVERFLOW");
   assert.throws(() => m.page(Number.NaN, true), (e: RprocError) => e.code === "EINVAL");
+});
+
+test("a bulk write across slabs reads back and counts exactly the pages it touched", () => {
+  const m = new SparseMemory();
+  const slab = PAGE_SIZE * SLAB_PAGES;
+  const base = 0x8000_0000 + slab - 3 * PAGE_SIZE - 5; // starts 5 bytes before a page, 3 pages before a slab end
+  const data = Uint8Array.from({ length: slab + 10 * PAGE_SIZE }, (_, i) => (i * 7 + 3) & 0xff);
+  m.write(base, data);
+  assert.deepEqual(m.read(base, data.length), data);
+  const first = Math.floor(base / PAGE_SIZE);
+  const last = Math.floor((base + data.length - 1) / PAGE_SIZE);
+  assert.equal(m.pageCount(), last - first + 1);
+  // A page next to written ones, in the same slab, is still absent.
+  assert.equal(m.page((last + 1) * PAGE_SIZE, false), undefined);
+  assert.deepEqual(m.read((last + 1) * PAGE_SIZE, 8), new Uint8Array(8));
+  assert.equal(m.pageCount(), last - first + 1);
+});
+
+test("page identity survives bulk writes and zero fills, and a page handed out sees them", () => {
+  const m = new SparseMemory();
+  const p = m.page(0x4_0000 + 5 * PAGE_SIZE, true)!;
+  assert.equal(p.length, PAGE_SIZE);
+  m.write(0x4_0000, new Uint8Array(8 * PAGE_SIZE).fill(0xee));
+  assert.equal(m.page(0x4_0000 + 5 * PAGE_SIZE + 100, false), p);
+  assert.equal(p[0], 0xee);
+  assert.equal(p[PAGE_SIZE - 1], 0xee);
+  p[7] = 1;
+  assert.equal(m.read(0x4_0000 + 5 * PAGE_SIZE + 7, 1)[0], 1);
+  m.fill(0x4_0000, 8 * PAGE_SIZE, 0);
+  assert.ok(p.every((b) => b === 0), "zero fill clears a page that was written");
+  assert.deepEqual(m.read(0x4_0000, 8 * PAGE_SIZE), new Uint8Array(8 * PAGE_SIZE));
+  assert.equal(m.page(0x4_0000 + 5 * PAGE_SIZE, false), p);
+});
+
+test("zero fill clears written pages without materialising their absent neighbours", () => {
+  const m = new SparseMemory();
+  m.write(0x10_0000 + 2 * PAGE_SIZE + 10, Uint8Array.of(9, 9, 9));
+  assert.equal(m.pageCount(), 1);
+  m.fill(0x10_0000, PAGE_SIZE * SLAB_PAGES, 0);
+  assert.equal(m.pageCount(), 1);
+  assert.deepEqual(m.read(0x10_0000 + 2 * PAGE_SIZE + 10, 3), new Uint8Array(3));
+  assert.equal(m.page(0x10_0000, false), undefined);
+});
+
+test("a bulk write through an alias crossing the alias end lands in both backings", () => {
+  const m = new SparseMemory();
+  m.alias(0x1000_0000, 0x60000, 0x3000_0000);
+  const data = Uint8Array.from({ length: 3 * PAGE_SIZE }, (_, i) => i & 0xff);
+  m.write(0x1006_0000 - PAGE_SIZE, data); // 1 page in the alias, 2 past it
+  assert.deepEqual(m.read(0x3005_f000, PAGE_SIZE), data.subarray(0, PAGE_SIZE));
+  assert.deepEqual(m.read(0x1006_0000, 2 * PAGE_SIZE), data.subarray(PAGE_SIZE));
+  assert.deepEqual(m.read(0x1005_f000, 3 * PAGE_SIZE), data);
+  assert.equal(m.pageCount(), 3);
 });

@@ -1,5 +1,6 @@
 /**
- * Physical memory of a simulated SoC, materialised one 4 KiB page at a time.
+ * Physical memory of a simulated SoC, materialised one 4 KiB page at a time
+ * (allocated in slabs of 64 pages, see Slab).
  * A platform may declare GiBs of DDR; only pages that were written (or asked
  * for with `page(pa, true)`) cost memory, so a boot touches kilobytes.
  *
@@ -21,8 +22,27 @@ interface Alias {
   target: number;
 }
 
+/**
+ * Pages are carved from slabs: one ArrayBuffer of SLAB_PAGES consecutive
+ * canonical pages, created when the first of them is written. A bulk write
+ * or read then costs one copy per slab (not per page), while `page()` still
+ * hands out a stable 4 KiB subarray of the slab (an emulator maps it
+ * zero-copy; the backing store of an ArrayBuffer never moves).
+ */
+export const SLAB_PAGES = 64;
+const SLAB_SIZE = PAGE_SIZE * SLAB_PAGES;
+
+interface Slab {
+  bytes: Uint8Array;
+  /** 1 = the page is materialised (written or handed out). An absent page's bytes are still zero. */
+  present: Uint8Array;
+  /** Views handed out by page(), kept so the identity stays stable. */
+  views: (Uint8Array | undefined)[];
+}
+
 export class SparseMemory {
-  private readonly pages = new Map<number, Uint8Array>();
+  private readonly slabs = new Map<number, Slab>();
+  private pagesMaterialised = 0;
   private readonly aliases: Alias[] = [];
 
   /**
@@ -97,57 +117,128 @@ export class SparseMemory {
   read(pa: number, len: number): Uint8Array {
     checkAccess(pa, len, "read");
     const out = new Uint8Array(len);
-    this.walk(pa, len, false, (page, pageOff, outOff, n) => {
-      if (page) out.set(page.subarray(pageOff, pageOff + n), outOff);
+    // Absent pages (and absent pages inside a slab) are zero, as `out` already is.
+    this.spans(pa, len, false, (slab, off, bufOff, n) => {
+      if (slab) out.set(slab.bytes.subarray(off, off + n), bufOff);
     });
     return out;
   }
 
   write(pa: number, data: Uint8Array): void {
     checkAccess(pa, data.length, "write");
-    this.walk(pa, data.length, true, (page, pageOff, inOff, n) => {
-      page!.set(data.subarray(inOff, inOff + n), pageOff);
+    this.spans(pa, data.length, true, (slab, off, bufOff, n) => {
+      this.materialise(slab!, off, n);
+      slab!.bytes.set(data.subarray(bufOff, bufOff + n), off);
     });
   }
 
   fill(pa: number, len: number, value: number): void {
     checkAccess(pa, len, "fill");
     const v = value & 0xff;
-    // Filling with zero never needs to materialise a page: absent pages already read as 0.
-    this.walk(pa, len, v !== 0, (page, pageOff, _off, n) => {
-      if (page) page.fill(v, pageOff, pageOff + n);
+    if (v !== 0) {
+      this.spans(pa, len, true, (slab, off, _bufOff, n) => {
+        this.materialise(slab!, off, n);
+        slab!.bytes.fill(v, off, off + n);
+      });
+      return;
+    }
+    // Zero never needs a page: absent pages already read as 0, and touching
+    // them would cost memory. Only pages that exist (written before, e.g. by
+    // an earlier boot) are cleared, so a re-boot is as fresh as the first.
+    this.spans(pa, len, false, (slab, off, _bufOff, n) => {
+      if (!slab) return;
+      const end = off + n;
+      let cur = off;
+      while (cur < end) {
+        const p = Math.floor(cur / PAGE_SIZE);
+        const stop = Math.min(end, (p + 1) * PAGE_SIZE);
+        if (slab.present[p]) slab.bytes.fill(0, cur, stop);
+        cur = stop;
+      }
     });
   }
 
   page(pa: number, create: boolean): Uint8Array | undefined {
     checkAccess(pa, 1, "page");
-    const index = Math.floor(this.resolve(pa) / PAGE_SIZE);
-    let p = this.pages.get(index);
-    if (p === undefined && create) {
-      p = new Uint8Array(PAGE_SIZE);
-      this.pages.set(index, p);
+    const cpa = this.resolve(pa);
+    const key = Math.floor(cpa / SLAB_SIZE);
+    let slab = this.slabs.get(key);
+    if (slab === undefined) {
+      if (!create) return undefined;
+      slab = this.newSlab(key);
     }
-    return p;
+    const p = Math.floor((cpa - key * SLAB_SIZE) / PAGE_SIZE);
+    if (!slab.present[p]) {
+      if (!create) return undefined;
+      slab.present[p] = 1;
+      this.pagesMaterialised++;
+    }
+    let view = slab.views[p];
+    if (view === undefined) {
+      view = slab.bytes.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+      slab.views[p] = view;
+    }
+    return view;
   }
 
+  /** Pages materialised so far (written, filled with non-zero, or handed out by page(pa, true)). */
   pageCount(): number {
-    return this.pages.size;
+    return this.pagesMaterialised;
   }
 
-  /** Visit [pa, pa+len) page by page, resolving aliases per page. */
-  private walk(
+  private newSlab(key: number): Slab {
+    const slab: Slab = { bytes: new Uint8Array(SLAB_SIZE), present: new Uint8Array(SLAB_PAGES), views: [] };
+    this.slabs.set(key, slab);
+    return slab;
+  }
+
+  /** Mark the pages of [off, off+n) in `slab` materialised. */
+  private materialise(slab: Slab, off: number, n: number): void {
+    const last = Math.floor((off + n - 1) / PAGE_SIZE);
+    for (let p = Math.floor(off / PAGE_SIZE); p <= last; p++) {
+      if (slab.present[p]) continue;
+      slab.present[p] = 1;
+      this.pagesMaterialised++;
+    }
+  }
+
+  /**
+   * Visit [pa, pa+len) as pieces that are contiguous inside one slab:
+   * aliases are resolved once per alias boundary, then the canonical range
+   * is cut at slab boundaries. `slab` is undefined for a slab that does not
+   * exist (and is created first when `create`).
+   */
+  private spans(
     pa: number,
     len: number,
     create: boolean,
-    visit: (page: Uint8Array | undefined, pageOff: number, bufOff: number, n: number) => void,
+    visit: (slab: Slab | undefined, slabOff: number, bufOff: number, n: number) => void,
   ): void {
     let done = 0;
     while (done < len) {
       const cur = pa + done;
-      const pageOff = cur % PAGE_SIZE;
-      const n = Math.min(PAGE_SIZE - pageOff, len - done);
-      visit(this.page(cur, create), pageOff, done, n);
-      done += n;
+      // The piece of [cur, pa+len) with one alias mapping.
+      let stop = pa + len;
+      let target = cur;
+      for (const a of this.aliases) {
+        if (cur >= a.pa && cur < a.pa + a.size) {
+          stop = Math.min(stop, a.pa + a.size);
+          target = a.target + (cur - a.pa);
+        } else if (a.pa > cur && a.pa < stop) {
+          stop = a.pa;
+        }
+      }
+      const pieceEnd = done + (stop - cur);
+      while (done < pieceEnd) {
+        const key = Math.floor(target / SLAB_SIZE);
+        const off = target - key * SLAB_SIZE;
+        const n = Math.min(SLAB_SIZE - off, pieceEnd - done);
+        let slab = this.slabs.get(key);
+        if (slab === undefined && create) slab = this.newSlab(key);
+        visit(slab, off, done, n);
+        done += n;
+        target += n;
+      }
     }
   }
 }

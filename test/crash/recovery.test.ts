@@ -187,11 +187,14 @@ test("reports while the work is pending are absorbed; a report during recovery i
 
 test("a crash reported while booting is handled after the boot; while shutting down it is dropped (OFFLINE)", async () => {
   const b = makeBoard();
+  let starts = 0;
   b.rproc.ops.start = () => {
     b.calls.push("start");
-    b.rproc.reportCrash(RprocCrashType.WATCHDOG);
+    if (starts++ === 0) b.rproc.reportCrash(RprocCrashType.WATCHDOG); // lock held by rproc_boot
   };
   await b.rproc.boot();
+  const steps = b.events.map((e) => `${e.step}:${e.phase}`);
+  assert.ok(steps.indexOf("rproc_crash_handler_work:begin") > steps.indexOf("running:info"), "the work waited for the boot's lock");
   await rprocCrashFlush(b.rproc);
   assert.equal(b.rproc.crashCnt, 1);
   assert.equal(b.rproc.state, RprocState.RUNNING);

@@ -3,6 +3,7 @@
 // crash types, recovery, registers in the coredump, several cores at once.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { Platform } from "../../src/platform/platform.js";
 import { createRproc } from "../../src/core/create.js";
 import type { Rproc } from "../../src/core/rproc.js";
@@ -156,4 +157,24 @@ test("without libunicorn2 the boot fails with ENODEV naming the package; the sim
   await sim.boot();
   assert.equal(sim.state, RprocState.RUNNING);
   await sim.shutdown();
+});
+
+test("attach to a core the boot stage started: it runs from reset; detach leaves it running; shutdown stops it", { skip: needsUnicorn }, async () => {
+  const path = new URL("../../platforms/stm32mp157.json", import.meta.url);
+  const json = JSON.parse(readFileSync(path, "utf8"));
+  json.processors[0] = { ...json.processors[0], initiallyRunning: true, driver: "emulated", firmware: "fw-m4-stm32mp157.elf" };
+  const platform = Platform.parse(json, path.pathname);
+  const rproc = createRproc(platform, "m4", { searchPath: [FIXTURES], driverOptions: OPTIONS });
+  assert.equal(rproc.state, RprocState.DETACHED);
+  await rproc.boot();
+  assert.equal(rproc.state, RprocState.ATTACHED);
+  await until("the banner", () => /cortex-m4\/stm32mp157 up/.test(platform.hostRead(0x10030000, 64).reduce((s, c) => s + String.fromCharCode(c), "")));
+  await rproc.detach();
+  assert.equal(rproc.state, RprocState.DETACHED);
+  assert.equal(defaultScheduler.size, 1, "the remote keeps running after detach");
+  await rproc.boot();
+  assert.equal(rproc.state, RprocState.ATTACHED);
+  assert.equal(defaultScheduler.size, 1, "re-attach finds the running core");
+  await rproc.shutdown();
+  assert.equal(defaultScheduler.size, 0);
 });

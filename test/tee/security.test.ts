@@ -76,3 +76,39 @@ test("two images with a segment at the same address, or two resource tables, are
   const overlap = signFirmware([{ name: "a", bytes: m4 }, { name: "b", bytes: other }], { key: rsa });
   assert.equal(verifySignedImage(overlap, key("keys/rsa2048_pub.pem")).error?.teeError, "TEE_ERROR_SECURITY");
 });
+
+test("multi-image vector: every byte change inside the second image's (fw_aux_a) PT_LOAD data is refused at load with the segment wiped", () => {
+  const e = expected().find((x) => x.images.length === 2)!;
+  const base = vector(e.file);
+  const aux = e.images[1]!;
+  // The aux image's PT_LOAD hash entries are the ones after image 0's program headers (one entry per program header).
+  const segs = e.hash_table.slice(2).filter((h) => h.p_type === 1);
+  assert.ok(segs.length > 0 && segs.every((s) => s.p_paddr >= 0x30000000), "aux image segments");
+  const load = (b: Uint8Array) => {
+    const { ta, platform, pta } = makeTa();
+    const s = ta.openSession(teeParamTypes(TEE_PARAM_TYPE_VALUE_INPUT), [{ a: 0 }]);
+    return { r: ta.invoke(s, TA_RPROC_CMD_LOAD_FW, PT_LOAD, [{ a: 0 }, { buffer: b }]), ta, platform, pta };
+  };
+  // Control: the untouched vector loads, and the aux segment lands at its address.
+  const ok = load(Uint8Array.from(base));
+  assert.equal(ok.r.result, 0);
+  const seg0 = segs[0]!;
+  const pa0 = ok.pta.daToPa(0, seg0.p_paddr, seg0.p_filesz);
+  assert.deepEqual(Buffer.from(ok.platform.secureRead(pa0, seg0.p_filesz)), Buffer.from(base.subarray(e.images_offset + aux.offset + seg0.p_offset, e.images_offset + aux.offset + seg0.p_offset + seg0.p_filesz)));
+  let n = 0;
+  for (const seg of segs) {
+    for (let k = 0; k < seg.p_filesz; k++) {
+      for (const flip of [0x01, 0x80]) {
+        const b = Uint8Array.from(base);
+        b[e.images_offset + aux.offset + seg.p_offset + k] ^= flip;
+        const { r, ta, platform, pta } = load(b);
+        assert.equal(r.result, TEE_RESULT.TEE_ERROR_SECURITY, `aux offset ${seg.p_offset + k} ^${flip}`);
+        const pa = pta.daToPa(0, seg.p_paddr, seg.p_filesz);
+        assert.ok(platform.secureRead(pa, seg.p_filesz).every((x) => x === 0), "destination wiped");
+        assert.equal(ta.state(0), "OFF");
+        n++;
+      }
+    }
+  }
+  assert.equal(n, 2 * segs.reduce((a, s) => a + s.p_filesz, 0));
+});

@@ -11,6 +11,7 @@ import { bootReport, type BootReport } from "../../core/report.js";
 import type { RprocEvent } from "../../core/events.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
 import { teeBootOptions } from "../../loaders/tee-boot.js";
+import "../../drivers/emulated/index.js"; // registers --driver emulated
 
 export const summary = "boot firmware on a simulated platform (dry run), report, shut down";
 
@@ -23,6 +24,8 @@ const USAGE = `usage: rproc boot FIRMWARE --platform NAME|FILE [--processor NAME
   --trace            print every lifecycle event
   --tee-key FILE     public key the TEE trusts for a signed image (default: the platform's tee.publicKey)
   --tee-enc-key FILE AES-256 key (64 hex digits) the TEE decrypts an encrypted signed image with
+  --driver NAME      override the processor's driver (sim, emulated: run the firmware on an emulated core)
+  --run-ms N         let the processor run N ms before the report (default 200 for the emulated driver, else 0)
   --json             machine-readable report
 Exit status: 0 the processor reached running, 1 boot failed, 2 usage error.
 `;
@@ -68,7 +71,7 @@ function human(r: BootReport, trace: boolean): string {
 }
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  let values: { platform?: string; processor?: string; json?: boolean; trace?: boolean; "search-path"?: string[]; "tee-key"?: string; "tee-enc-key"?: string; help?: boolean };
+  let values: { platform?: string; processor?: string; json?: boolean; trace?: boolean; "search-path"?: string[]; "tee-key"?: string; "tee-enc-key"?: string; driver?: string; "run-ms"?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -82,6 +85,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         "search-path": { type: "string", multiple: true },
         "tee-key": { type: "string" },
         "tee-enc-key": { type: "string" },
+        driver: { type: "string" },
+        "run-ms": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -95,6 +100,11 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (positionals.length !== 1 || !values.platform) {
     io.stderr(`rproc boot: ${positionals.length === 0 ? "missing FIRMWARE" : positionals.length > 1 ? "one FIRMWARE only" : "missing --platform"}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const runMs = values["run-ms"] === undefined ? undefined : Number(values["run-ms"]);
+  if (runMs !== undefined && (!Number.isSafeInteger(runMs) || runMs < 0)) {
+    io.stderr(`rproc boot: --run-ms ${values["run-ms"]}: not a non-negative integer\n${USAGE}`);
     return EXIT_USAGE;
   }
   let firmware = positionals[0]!;
@@ -111,6 +121,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       ...(searchPath !== undefined ? { searchPath } : {}),
       // A signed image boots through the TEE driver (src/loaders/tee-boot.ts).
       ...teeBootOptions(firmware, io.cwd, { teeKey: values["tee-key"], teeEncKey: values["tee-enc-key"] }),
+      ...(values.driver !== undefined ? { driver: values.driver } : {}),
+      ...(runMs !== undefined ? { runMs } : {}),
     });
   } catch (e) {
     // Platform or processor the user named does not exist / does not parse: a usage problem.

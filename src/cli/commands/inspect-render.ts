@@ -1,5 +1,6 @@
 /** Human rendering of an inspect report: readelf-like tables, the resource table entry by entry, diagnostics. */
-import type { InspectReport, InspectRscEntry, JsonU64 } from "../../inspect.js";
+import type { InspectElf, InspectReport, InspectResourceTable, InspectRscEntry, JsonU64 } from "../../inspect.js";
+import type { InspectSignedImage } from "../../tee/inspect-signed.js";
 
 const ADDR_ANY = 0xffffffff;
 
@@ -39,9 +40,18 @@ function entryLines(e: InspectRscEntry): string[] {
 }
 
 export function renderInspect(r: InspectReport): string {
+  if (r.signedImage) return renderSignedImage(r, r.signedImage);
   const e = r.elf;
   const out: string[] = [];
   out.push(`${r.file}: ELF${e.class} ${e.endianness}-endian ${e.type}, ${e.machineName} (machine ${e.machine}), entry ${hx(e.entry)}, ${r.size} bytes`);
+  out.push(...elfLines(e, r.resourceTable, ""));
+  out.push(...diagnosticLines(r));
+  return out.join("\n") + "\n";
+}
+
+/** Segments, sections and resource table of one ELF; `indent` nests them under a signed image's entry. */
+function elfLines(e: InspectElf, t: InspectResourceTable | null, indent: string): string[] {
+  const out: string[] = [];
   out.push("", "Segments:");
   if (e.segments.length === 0) out.push("  (none)");
   else
@@ -59,14 +69,64 @@ export function renderInspect(r: InspectReport): string {
     ]),
   );
   out.push("");
-  const t = r.resourceTable;
   if (!t) out.push("Resource table: none");
   else {
     out.push(`Resource table: ${t.section} at ${hx(t.address)} (file offset ${hx(t.offset)}, ${hx(t.size)} bytes), version ${t.version}, ${t.entries.length} entries`);
     for (const entry of t.entries) out.push(...entryLines(entry));
   }
-  out.push("", "Diagnostics:");
+  return out.map((l) => (l === "" ? l : indent + l));
+}
+
+function diagnosticLines(r: InspectReport): string[] {
+  const out = ["", "Diagnostics:"];
   if (r.diagnostics.length === 0) out.push("  none");
   for (const d of r.diagnostics) out.push(`  ${d.severity}: ${d.code} (${d.path}): ${d.message}`);
+  return out;
+}
+
+/** An OP-TEE signed image: header, TLVs, hash table, then each embedded ELF as above. */
+function renderSignedImage(r: InspectReport, s: InspectSignedImage): string {
+  const h = s.header;
+  const out: string[] = [];
+  out.push(`${r.file}: OP-TEE signed image, version ${h.version}, ${s.signTypeName}, ${s.images.length} image${s.images.length === 1 ? "" : "s"}, ${r.size} bytes`);
+  out.push(
+    `  header: magic ${hx(h.magic, 8)} tlv_len ${h.tlvLen} sign_len ${h.signLen} img_len ${h.imgLen}; TLVs at ${hx(s.layout.tlvOffset)}, signature at ${hx(s.layout.signatureOffset)}, images at ${hx(s.layout.imagesOffset)}`,
+  );
+  out.push(`  hash type: ${s.hashTypeName}`);
+  if (s.encryption) out.push(`  encryption: ${s.encryption.algoName}, ${s.encryption.ivs.length} IVs`);
+  out.push("", "TLVs:");
+  out.push(
+    ...table([
+      ["Offset", "Type", "Name", "Len", "Value"],
+      ...s.tlvs.map((t) => [hx(t.offset, 4), hx(t.type), t.name, String(t.length), t.meaning + (t.used ? "" : " (ignored: not the first of its type)")]),
+    ]),
+  );
+  out.push("", "Hash table:");
+  out.push(
+    ...table([
+      ["Nr", "Type", "Offset", "VirtAddr", "PhysAddr", "FileSiz", "MemSiz", "Flg", "SHA-256", "Used by"],
+      ...s.hashTable.map((e) => [
+        `[${e.index}]`,
+        hx(e.type),
+        hx(e.offset, 6),
+        hx(e.vaddr, 8),
+        hx(e.paddr, 8),
+        hx(e.filesz, 5),
+        hx(e.memsz, 5),
+        hx(e.flags),
+        e.sha256,
+        e.usedBy.length === 0 ? "-" : e.usedBy.map((u) => `image ${u.image} phdr ${u.programHeader}`).join(", "),
+      ]),
+    ]),
+  );
+  for (const im of s.images) {
+    const e = im.elf;
+    out.push(
+      "",
+      `Image ${im.index}: ${im.encrypted ? "encrypted " : ""}ELF${e.class} ${e.endianness}-endian ${e.type}, ${e.machineName} (machine ${e.machine}), entry ${hx(e.entry)}, ${im.size} bytes at file offset ${hx(im.fileOffset)} (image area offset ${hx(im.offset)})${s.resourceTableImage === im.index ? ", carries the resource table" : ""}`,
+    );
+    out.push(...elfLines(e, im.resourceTable, "  "));
+  }
+  out.push(...diagnosticLines(r));
   return out.join("\n") + "\n";
 }

@@ -76,10 +76,8 @@ export function currentPc(info: CoreKindInfo, e: UcEngine): number {
  * Returns the address to pass to uc_emu_start.
  */
 export function reset(info: CoreKindInfo, e: UcEngine, bootaddr: number, readU32: (da: number) => number | undefined): number {
-  if (!info.mProfile) {
-    if (info.kind !== "cortex-a53" && bootaddr & 1) return bootaddr >>> 0; // Thumb entry on R5
-    return bootaddr;
-  }
+  // R5: an entry with bit 0 set starts in Thumb state, which Unicorn takes from bit 0 of the begin address.
+  if (!info.mProfile) return bootaddr;
   const sp = readU32(0);
   const pc = readU32(4);
   if (sp === undefined || pc === undefined) {

@@ -141,6 +141,12 @@ export function emulatedOps(base: RprocOps, options: EmulatedDriverOptions = {})
         onFault(rproc, s, fault);
         return false;
       },
+      // The emulator itself failed (not the firmware): the core is gone, which the host sees as a fatal error.
+      onError: (e) => {
+        halt(s);
+        rproc.emit("emulated_fault", "fail", { kind: "emulator" }, e);
+        rprocReportCrash(rproc, RprocCrashType.FATAL_ERROR);
+      },
     };
     s.task = task;
     scheduler.add(task);

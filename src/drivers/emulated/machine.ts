@@ -193,10 +193,9 @@ export class EmulatedMachine {
   private guard<T>(f: () => T, fallback: T): T {
     try {
       return f();
-    } catch (e) {
+    } catch {
       this.pending = { kind: "exception" };
       this.engine.emuStop();
-      void e;
       return fallback;
     }
   }

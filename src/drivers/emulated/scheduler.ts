@@ -12,6 +12,8 @@
 export interface SliceTask {
   /** Runs one slice; returns false when the task is finished (it is then dropped). */
   runSlice(): boolean;
+  /** A slice threw: the task is dropped and told here (there is no caller to throw to). Default: a process warning. */
+  onError?(error: unknown): void;
 }
 
 export class SliceScheduler {
@@ -67,9 +69,14 @@ export class SliceScheduler {
       let more = false;
       try {
         more = t.runSlice();
-      } finally {
-        if (!more) this.tasks.delete(t);
+      } catch (e) {
+        // One broken task must not stall the others: drop it and tell its owner.
+        this.tasks.delete(t);
+        if (t.onError) t.onError(e);
+        else process.emitWarning(`emulated core slice failed: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
       }
+      if (!more) this.tasks.delete(t);
     }
     this.arm();
   }

@@ -14,9 +14,15 @@ export interface SimBehaviourContext {
   /** The firmware image as the sim driver parsed it (undefined when attached without one). */
   elf: ElfFile | undefined;
   firmwareName: string | undefined;
-  /** Append text to trace buffer `index` (NUL-terminated, truncated to the buffer); false when there is none. */
+  /*
+   * Memory access is the remote core's own, as a bus master: device
+   * addresses through its translations (or a carveout's device mapping),
+   * never through the host's views, so a TEE firewall that locks the
+   * firmware memory from the host does not stop the core.
+   */
+  /** Write text to trace buffer `index` (NUL-terminated, truncated to the buffer); false when there is none. */
   writeTrace(text: string, index?: number): boolean;
-  /** Read/write a u32 at a device address through rproc_da_to_va; undefined/false when unmapped. */
+  /** Read/write a little-endian u32 at a device address; undefined/false when the core cannot reach it. */
   readU32(da: number): number | undefined;
   writeU32(da: number, v: number): boolean;
   /** Report a crash the way a driver's watchdog/IRQ handler would (rproc_report_crash). */
@@ -45,8 +51,9 @@ export interface DefaultBehaviourOptions {
 
 /**
  * The default model: a boot banner in the first trace buffer, `fw_counter`
- * (when the image has that symbol) incremented once per start, and an
- * optional crash after a delay.
+ * (when the image has that symbol) incremented once per start — in device
+ * memory at the symbol's address, where a debugger reading the core's
+ * memory finds it — and an optional crash after a delay.
  */
 export function defaultBehaviour(opts: DefaultBehaviourOptions = {}): SimBehaviour {
   const counter = opts.counterSymbol ?? "fw_counter";

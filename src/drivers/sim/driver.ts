@@ -75,7 +75,7 @@ export function createSimDriver(opts: SimDriverOptions = {}): SimDriverOps {
     firmwareName: sim.firmwareName,
     writeTrace(text, index = 0) {
       const t = rproc.traces[index];
-      const va = t && t.len > 0 ? rproc.daToVa(t.da, t.len) : undefined;
+      const va = t && t.len > 0 ? deviceView(rproc, t.da, t.len) : undefined;
       if (!t || !va) return false;
       const bytes = Buffer.from(text, "latin1").subarray(0, t.len - 1);
       va.write(0, bytes);
@@ -83,10 +83,10 @@ export function createSimDriver(opts: SimDriverOptions = {}): SimDriverOps {
       return true;
     },
     readU32(da) {
-      return rproc.daToVa(da, 4)?.u32(0);
+      return deviceView(rproc, da, 4)?.u32(0);
     },
     writeU32(da, v) {
-      const va = rproc.daToVa(da, 4);
+      const va = deviceView(rproc, da, 4);
       if (!va) return false;
       va.setU32(0, v);
       return true;
@@ -121,6 +121,33 @@ export function createSimDriver(opts: SimDriverOptions = {}): SimDriverOps {
     }
     try {
       return new MemView(p, pa, len);
+    } catch {
+      return undefined;
+    }
+  };
+
+  /**
+   * The remote core's own (device-world) view of [da, da+len): what its bus
+   * reaches, not what the host may map. Its translations first, then an
+   * allocated carveout's device mapping (da -> dma, e.g. behind an IOMMU).
+   * The access does not go through the host's checks: a TEE firewall that
+   * locks the firmware memory from the host grants it to this core (the
+   * whole point of locking it), so the host's EACCES must not stop the
+   * remote from writing its own trace buffer. TEE-owned regions stay out of
+   * reach. Host code must keep using daToVa (host world).
+   */
+  const deviceView = (rproc: Rproc, da: number, len: number): MemView | undefined => {
+    const p = rproc.platform;
+    let pa = p.daToPa(rproc.processor, da, len);
+    if (pa === undefined) {
+      const c = rproc.carveouts.find((m) => m.va !== undefined && da >= m.da && da + len <= m.da + m.len);
+      if (c) pa = c.dma + (da - c.da);
+    }
+    if (pa === undefined) return undefined;
+    const start = pa;
+    if (p.desc.regions.some((r) => r.owner === "tee" && start < r.pa + r.size && r.pa < start + Math.max(len, 1))) return undefined;
+    try {
+      return new MemView(p, pa, len, "secure");
     } catch {
       return undefined;
     }

@@ -1,0 +1,56 @@
+// `rproc boot FW --platform P --driver emulated`: the firmware's own trace output, --json, exit codes.
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { main } from "../../src/cli/main.js";
+import type { CliIO } from "../../src/cli/io.js";
+import { needsUnicorn } from "./helpers.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+async function rproc(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTTY: false, cwd: ROOT, env: {} };
+  const code = await main(args, io);
+  return { code, out, err };
+}
+
+test("rproc boot --driver emulated shows the M4 firmware's own trace on stm32mp157", { skip: needsUnicorn }, async () => {
+  const r = await rproc(["boot", "fixtures/emulated/fw-m4-stm32mp157.elf", "--platform", "stm32mp157", "--driver", "emulated"]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /\| rproc emulated fixture cortex-m4\/stm32mp157 up\n/);
+  assert.match(r.out, /\| vdev status 0x00000007 vring0 da 0x10040000 notifyid 0x00000000 vring1 da 0x10041000 notifyid 0x00000001\n/);
+  assert.match(r.out, /\| kick vq0x00000000\n/);
+  // IWDG2 is a peripheral the bundled platform lists but the emulator does not model there: logged, not fatal.
+  assert.match(r.out, /warning: emulated-unmodelled-mmio: unmodelled peripheral write at 0x5a002000/);
+  assert.match(r.out, /state: running \(shut down after the dry run: offline\)/);
+});
+
+test("rproc boot --json on a platform whose processor names the emulated driver (A53)", { skip: needsUnicorn }, async () => {
+  const r = await rproc(["boot", "fixtures/emulated/fw-a53-emu.elf", "--platform", "fixtures/emulated/emu-a53.json", "--json", "--run-ms", "100"]);
+  assert.equal(r.code, 0, r.err);
+  const report = JSON.parse(r.out);
+  assert.equal(report.state, "running");
+  assert.equal(report.finalState, "offline");
+  assert.match(report.traces[0].text, /^rproc emulated fixture cortex-a53\/emu-a53 up\nvdev status 0x00000007 vring0 da 0x81000000/);
+  assert.ok(report.events.some((e: { step: string }) => e.step === "emulated_start"));
+});
+
+test("rproc boot --run-ms must be a number (usage error)", async () => {
+  const r = await rproc(["boot", "fixtures/emulated/fw-m4-stm32mp157.elf", "--platform", "stm32mp157", "--driver", "emulated", "--run-ms", "soon"]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--run-ms soon: not a non-negative integer/);
+});
+
+test("without libunicorn2: exit 1, the message names the Debian package, no stack trace", () => {
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "boot", "fixtures/emulated/fw-m4-stm32mp157.elf", "--platform", "stm32mp157", "--driver", "emulated"],
+    { cwd: ROOT, encoding: "utf8", env: { ...process.env, RPROC_UNICORN_LIB: "none" }, timeout: 60_000 },
+  );
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /ENODEV at start: emulated driver needs the Unicorn 2 library .*libunicorn2/);
+  assert.doesNotMatch(r.stderr + r.stdout, /\n\s+at /);
+});
