@@ -12,6 +12,7 @@
 import { hex } from "../errors.js";
 import { teeError } from "./signed-image-errors.js";
 import { describeLegacyLayout } from "./signed-image-legacy.js";
+import type { Elf32Phdr } from "./signed-image-elf.js";
 
 export const SIGNED_IMAGE_MAGIC = 0x3543a468;
 export const SIGNED_IMAGE_VERSION = 1;
@@ -236,16 +237,8 @@ export function readHashType(t: TlvArea): number | undefined {
   return v === undefined ? undefined : v[0];
 }
 
-export interface HashEntry {
-  index: number;
-  type: number;
-  offset: number;
-  vaddr: number;
-  paddr: number;
-  filesz: number;
-  memsz: number;
-  flags: number;
-  align: number;
+/** A hash-table entry: an Elf32_Phdr copied field for field, then the segment's SHA-256. */
+export interface HashEntry extends Elf32Phdr {
   sha256: Uint8Array;
 }
 

@@ -61,16 +61,7 @@ export interface InspectSignedTlv {
   used: boolean;
 }
 
-export interface InspectHashEntry {
-  index: number;
-  type: number;
-  offset: number;
-  vaddr: number;
-  paddr: number;
-  filesz: number;
-  memsz: number;
-  flags: number;
-  align: number;
+export interface InspectHashEntry extends Elf32Phdr {
   sha256: string;
   /** The PT_LOAD program headers the TA pairs with this entry (first match on p_paddr over the whole table). */
   usedBy: { image: number; programHeader: number }[];

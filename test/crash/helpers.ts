@@ -1,7 +1,9 @@
 // A small driver for crash/recovery tests: no resource table, the image is
 // copied raw to MCU SRAM (da 0x10000000) by `load`, and `prepare` registers
 // the two dump segments the STM32 driver would (its memory regions). Every
-// op call is recorded so tests can check the kernel's order.
+// op call is recorded so tests can check the kernel's order; the record keeps
+// the newest CALL_LOG_LIMIT calls only, so a board driven through thousands
+// of crash cycles (bench/crash-soak.ts) does not grow.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,8 +17,12 @@ import { rprocCoredumpAddSegment } from "../../src/core/coredump.js";
 export const SRAM_DA = 0x10000000;
 export const RETRAM_DA = 0x0;
 
+/** How many op calls a board remembers (newest kept); far more than any one test looks at. */
+export const CALL_LOG_LIMIT = 256;
+
 export interface TestBoard {
   rproc: Rproc;
+  /** Op calls, oldest first, at most CALL_LOG_LIMIT (clear with `calls.length = 0`). */
   calls: string[];
   events: RprocEvent[];
   fwDir: string;
@@ -30,6 +36,10 @@ export function makeBoard(opts: { segments?: boolean; ops?: Partial<RprocOps> } 
   const platform = Platform.load("stm32mp157");
   const proc = platform.processor("m4");
   const calls: string[] = [];
+  const call = (name: string): void => {
+    calls.push(name);
+    if (calls.length > CALL_LOG_LIMIT) calls.shift();
+  };
   const fwDir = mkdtempSync(join(tmpdir(), "rproc-crash-"));
   const view = (rproc: Rproc, da: number, len: number): MemView | undefined => {
     const pa = rproc.platform.daToPa(rproc.processor, da, len);
@@ -37,22 +47,22 @@ export function makeBoard(opts: { segments?: boolean; ops?: Partial<RprocOps> } 
   };
   const ops: RprocOps = {
     prepare: (rproc) => {
-      calls.push("prepare");
+      call("prepare");
       if (opts.segments !== false) {
         rprocCoredumpAddSegment(rproc, RETRAM_DA, 0x100);
         rprocCoredumpAddSegment(rproc, SRAM_DA, 0x1000);
       }
     },
-    unprepare: () => void calls.push("unprepare"),
-    start: () => void calls.push("start"),
-    stop: () => void calls.push("stop"),
+    unprepare: () => void call("unprepare"),
+    start: () => void call("start"),
+    stop: () => void call("stop"),
     daToVa: (rproc, da, len) => view(rproc, da, len),
-    parseFw: () => void calls.push("parse_fw"),
+    parseFw: () => void call("parse_fw"),
     load: (rproc, fw) => {
-      calls.push("load");
+      call("load");
       view(rproc, SRAM_DA, fw.data.length)!.write(0, fw.data);
     },
-    releaseFw: () => void calls.push("release_fw"),
+    releaseFw: () => void call("release_fw"),
     ...opts.ops,
   };
   const rproc = new Rproc({ name: "m4", platform, processor: proc, ops, firmware: "fw.bin", searchPath: [fwDir] });
