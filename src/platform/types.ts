@@ -65,6 +65,8 @@ export interface ProcessorDesc {
   mailbox?: { kind: "stm32-ipcc" | "ti-mailbox" | "imx-mu"; pa: number; size: number; channels?: string[] };
   watchdog?: { kind: string; timeoutMs: number; pa?: number; size?: number };
   peripherals?: { name: string; pa: number; size: number; da?: number }[];
+  /** Emulated driver: an access to a peripheral nothing models is logged once per address and reads as 0 ("log", the default), or is an MMU fault ("fault"). */
+  unmodelledMmio?: "log" | "fault";
 }
 
 export interface PlatformDesc {

@@ -107,6 +107,7 @@ const cases: [string, (j: any) => void, string][] = [
   ["peripheral not mapped", (j) => (j.processors[0].peripherals[0].pa = "0x5000"), "processors[0].peripherals[0].pa"],
   ["peripheral da wraps 32 bits", (j) => (j.processors[0].peripherals[0].da = "0xfffffffe"), "processors[0].peripherals[0].size"],
   ["duplicate peripheral", (j) => j.processors[0].peripherals.push(j.processors[0].peripherals[0]), "processors[0].peripherals[1].name"],
+  ["unmodelledMmio not log/fault", (j) => (j.processors[0].unmodelledMmio = "ignore"), "processors[0].unmodelledMmio"],
 ];
 
 for (const [what, breakIt, field] of cases) {
@@ -126,6 +127,13 @@ for (const [what, breakIt, field] of cases) {
     );
   });
 }
+
+test("unmodelledMmio: absent by default (the emulated driver logs), \"fault\" kept", () => {
+  assert.equal(validatePlatform(base()).processors[0]!.unmodelledMmio, undefined);
+  const j = base();
+  j.processors[0].unmodelledMmio = "fault";
+  assert.equal(validatePlatform(j).processors[0]!.unmodelledMmio, "fault");
+});
 
 test("a 64-bit core may use device addresses above 4 GiB", () => {
   const j = base();

@@ -191,7 +191,7 @@ function checkRegions(regions: MemoryRegion[]): void {
 function parseProcessor(v: unknown, path: string, desc: { regions: MemoryRegion[]; pools: ReservedPool[] }): ProcessorDesc {
   const o = object(v, path, ["name", "firmware", "translations"], [
     "driver", "core", "elfMachine", "memoryRegions", "registerCarveouts", "dmaPool", "hasIommu",
-    "initiallyRunning", "coredumpSegments", "firewall", "tee", "mailbox", "watchdog", "peripherals",
+    "initiallyRunning", "coredumpSegments", "firewall", "tee", "mailbox", "watchdog", "peripherals", "unmodelledMmio",
   ]);
   const p: ProcessorDesc = {
     name: string(o.name, join(path, "name")),
@@ -287,6 +287,7 @@ function parseProcessor(v: unknown, path: string, desc: { regions: MemoryRegion[
     });
     unique(p.peripherals.map((x) => x.name), pp, "peripheral");
   }
+  if (o.unmodelledMmio !== undefined) p.unmodelledMmio = oneOf(o.unmodelledMmio, join(path, "unmodelledMmio"), ["log", "fault"] as const);
   return p;
 }
 
