@@ -55,6 +55,15 @@ if ldconfig -p 2>/dev/null | grep -q 'libunicorn\.so\.2'; then
   step "run the firmware's own instructions on an emulated Cortex-M4: its trace buffer is what it wrote" \
     "rproc boot $EMU_FW --platform stm32mp157 --driver emulated"
   rproc boot "$EMU_FW" --platform stm32mp157 --driver emulated
+  step "make that firmware fault (a bad access): the crash carries its PC and registers, the dump an NT_PRSTATUS note" \
+    "rproc crash $EMU_FW --platform stm32mp157 --driver emulated --fault mmufault -o $out/emu-core.elf"
+  rproc crash "$EMU_FW" --platform stm32mp157 --driver emulated --fault mmufault -o "$out/emu-core.elf"
+  step "gdb points at the faulting line" "gdb-multiarch -batch -ex bt $EMU_FW $out/emu-core.elf"
+  if command -v gdb-multiarch >/dev/null; then
+    gdb-multiarch -nx -batch -ex bt "$EMU_FW" "$out/emu-core.elf"
+  else
+    echo "(gdb-multiarch not installed: apt-get install gdb-multiarch)"
+  fi
 else
   echo
   echo "(libunicorn2 not installed: the emulated-core steps are skipped; apt-get install libunicorn2)"

@@ -20,6 +20,7 @@ import {
 } from "./formats/elf.js";
 import { findResourceTable, lintResourceTable, parseResourceTable, type RscEntry } from "./formats/resource-table.js";
 import { inspectSignedImage, type InspectSignedImage } from "./tee/inspect-signed.js";
+import { inspectCoreFile, type InspectCoreFile } from "./formats/core-file-inspect.js";
 
 export type JsonU64 = number | string;
 
@@ -92,6 +93,8 @@ export interface InspectReport {
   diagnostics: Diagnostic[];
   /** Present for an OP-TEE signed image (src/tee/inspect-signed.ts, docs/inspect-json.md). */
   signedImage?: InspectSignedImage;
+  /** Present for an ELF core file (ET_CORE), e.g. a remoteproc coredump (src/formats/core-file-inspect.ts, docs/inspect-json.md). */
+  coreFile?: InspectCoreFile;
 }
 
 export interface InspectRejection {
@@ -192,7 +195,24 @@ function entryJson(e: RscEntry): InspectRscEntry {
 }
 
 function inspectElf(bytes: Uint8Array, file: string): InspectReport {
-  return { file, size: bytes.byteLength, ...inspectElfBytes(bytes) };
+  const report: InspectReport = { file, size: bytes.byteLength, ...inspectElfBytes(bytes) };
+  if (report.elf.type === "CORE") addCoreFile(report, bytes);
+  return report;
+}
+
+/**
+ * A core file is a dump, not firmware: no resource table is expected, and
+ * its layout, notes and registers are summarised. A malformed note or table
+ * is an error diagnostic, so the ELF part of the report is still shown.
+ */
+function addCoreFile(report: InspectReport, bytes: Uint8Array): void {
+  report.diagnostics = report.diagnostics.filter((d) => d.code !== "no-resource-table");
+  try {
+    report.coreFile = inspectCoreFile(bytes);
+  } catch (e) {
+    if (!isRprocError(e)) throw e;
+    report.diagnostics.push(diag("error", "core-file-malformed", e.field ? `coreFile.${e.field}` : "coreFile", `${e.code}: ${e.message}`));
+  }
 }
 
 /** The ELF part of a report (identity, resource table, diagnostics with paths from the report root); throws RprocError. Reused for the images inside a signed image. */

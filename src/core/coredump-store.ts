@@ -45,6 +45,10 @@ export class InlineDumpReader {
       this.settle = resolve;
     });
     this.timer = setTimeout(() => this.free("timeout"), timeoutMs);
+    // The timeout frees the dump (and so lets recovery go on) while the process lives, but an
+    // unread dump alone must not keep a test run or the CLI alive for 5 minutes: unref'd, it
+    // does not hold the event loop open. The CLI always reads or finishes its inline dumps.
+    this.timer.unref();
   }
 
   get freedBy(): "finished" | "timeout" | undefined {

@@ -273,7 +273,9 @@ export async function rprocShutdown(rproc: Rproc, signal?: AbortSignal): Promise
       throw new RprocError("EINVAL", `can't shut down ${rproc.name}: state is ${stateString(rproc.state)} (needs running or attached)`, {
         step: "rproc_shutdown",
       });
-    if (--rproc.power > 0) {
+    // atomic_dec_and_test: only reaching exactly 0 stops. A processor recovered from DETACHED
+    // runs with power 0 (crash work → boot recovery never counts a user): 0 → -1 keeps it running.
+    if (--rproc.power !== 0) {
       rproc.emit("rproc_shutdown", "end", { power: rproc.power, skipped: true });
       return;
     }
@@ -376,7 +378,8 @@ export async function rprocDetach(rproc: Rproc, signal?: AbortSignal): Promise<v
     rproc.injectFault?.("rproc_detach");
     if (rproc.state !== RprocState.ATTACHED)
       throw new RprocError("EINVAL", `can't detach ${rproc.name}: state is ${stateString(rproc.state)} (needs attached)`, { step: "rproc_detach" });
-    if (--rproc.power > 0) {
+    if (--rproc.power !== 0) {
+      // atomic_dec_and_test, as rproc_shutdown (attach recovery from DETACHED leaves power 0)
       rproc.emit("rproc_detach", "end", { power: rproc.power, skipped: true });
       return;
     }

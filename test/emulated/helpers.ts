@@ -30,21 +30,19 @@ export function symbol(elf: ElfFile, name: string): { addr: number; size: number
   return { addr: v - (v % 2), size: s.size }; // Thumb symbols have bit 0 set
 }
 
-/** The bundled STM32MP157 with the IWDG2 address the fixture feeds (the bundled file names the watchdog without one). */
-export function stm32Platform(): Platform {
+/** The bundled STM32MP157 (its watchdog model at WWDG1's address is what the fixture feeds), with a short watchdog timeout for fast tests. */
+export function stm32Platform(timeoutMs = 10): Platform {
   const path = fileURLToPath(new URL("../../platforms/stm32mp157.json", import.meta.url));
   const json = JSON.parse(readFileSync(path, "utf8"));
-  if (!json.regions.some((r: { name: string }) => r.name === "iwdg2"))
-    json.regions.push({ name: "iwdg2", pa: "0x5a002000", size: "0x400", kind: "mmio", owner: "host" });
-  const wd = json.processors[0].watchdog;
-  json.processors[0].watchdog = { pa: "0x5a002000", size: "0x400", ...wd, timeoutMs: 10 };
+  json.processors[0].watchdog.timeoutMs = timeoutMs;
   return Platform.parse(json, path);
 }
 
-/** The IWDG2 of the STM32MP157 as the fixture uses it (the bundled platform names the watchdog without an address). */
+/** The M4 of a stm32mp157 platform with another watchdog timeout (the address stays the bundled model's). */
 export function stm32WithWatchdog(platform: Platform, timeoutMs = 10): ProcessorDesc {
   const p = platform.processor("m4");
-  return { ...p, watchdog: { kind: p.watchdog?.kind ?? "iwdg", timeoutMs, pa: p.watchdog?.pa ?? 0x5a002000, size: p.watchdog?.size ?? 0x400 } };
+  if (p.watchdog?.pa === undefined) throw new Error("the stm32mp157 platform has no watchdog model address");
+  return { ...p, watchdog: { ...p.watchdog, timeoutMs } };
 }
 
 export function loadSegments(platform: Platform, proc: ProcessorDesc, elf: ElfFile): void {
@@ -71,4 +69,12 @@ export function writeU32(platform: Platform, proc: ProcessorDesc, da: number, v:
 
 export function within(pc: number, sym: { addr: number; size: number }): boolean {
   return pc >= sym.addr && pc < sym.addr + sym.size;
+}
+
+/** The 1-based line of fw.c holding `marker` (the fixture marks its faulting statements with FAULT-LINE comments). */
+export function fwLine(marker: string): number {
+  const lines = readFileSync(FIXTURES + "fw.c", "utf8").split("\n");
+  const hits = lines.flatMap((l, i) => (l.includes(marker) ? [i + 1] : []));
+  if (hits.length !== 1) throw new Error(`fw.c has ${hits.length} lines with ${JSON.stringify(marker)}`);
+  return hits[0]!;
 }

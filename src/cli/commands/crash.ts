@@ -17,17 +17,25 @@ import { dumpBytes, writeDumpFile } from "../../core/coredump-store.js";
 import { readCoreFile } from "../../formats/core-file-reader.js";
 import { RprocCrashType, RprocState, crashTypeString, stateString } from "../../core/state.js";
 import type { RprocEvent } from "../../core/events.js";
+import { requestFirmware } from "../../core/firmware.js";
+import { COMMAND_WORD, FIXTURE_FAULTS, commandWordAddress, createEmulatedDriver, injectFixtureFault, isFixtureFault, lastCrash, waitForCrash } from "../../drivers/emulated/index.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
 
 export const summary = "boot, inject a crash, show coredump and recovery";
 
 const USAGE = `usage: rproc crash FIRMWARE --platform NAME|FILE [--processor NAME] [--type mmufault|watchdog|fatal-error]
                    [--recovery enabled|disabled] [--coredump enabled|inline|disabled] [-o core.elf] [--json] [--trace]
+                   [--driver sim|emulated] [--fault mmufault|undef|watchdog] [--wait-ms N]
 
   --type       crash type the simulated processor reports (default watchdog)
   --recovery   sysfs recovery word before the crash (default enabled)
   --coredump   sysfs coredump word before the crash (default enabled; inline: the dump is read, then recovery goes on)
   -o FILE      write the coredump (ELF core) to FILE
+  --driver     sim (default): the simulated processor reports the crash; emulated: the firmware runs on an
+               emulated core and crashes by itself (default when the platform names the emulated driver)
+  --fault      emulated: make the firmware crash through its command word ${COMMAND_WORD} (the fixture firmware's
+               command interface, docs/emulated-driver.md); without it, wait for a crash of the firmware's own
+  --wait-ms    emulated: how long to wait for the crash (default 10000)
 Exit status: 0 the sequence ended as configured (running after recovery, crashed without it, a dump when asked),
 1 otherwise, 2 usage error.
 `;
@@ -40,10 +48,10 @@ function formatEvent(e: RprocEvent): string {
 }
 
 /** The steps worth showing without --trace: the crash, its work, dump and recovery milestones. */
-const MILESTONES = new Set(["rproc_report_crash", "rproc_crash_handler_work", "rproc_trigger_recovery", "rproc_stop", "rproc_coredump", "rproc_coredump_using_sections", "request_firmware", "rproc_start", "running"]);
+const MILESTONES = new Set(["inject_fault", "rproc_report_crash", "rproc_crash_handler_work", "rproc_trigger_recovery", "rproc_stop", "rproc_coredump", "rproc_coredump_using_sections", "request_firmware", "rproc_start", "running"]);
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  let values: { platform?: string; processor?: string; type?: string; recovery?: string; coredump?: string; output?: string; json?: boolean; trace?: boolean; help?: boolean };
+  let values: { platform?: string; processor?: string; type?: string; recovery?: string; coredump?: string; output?: string; json?: boolean; trace?: boolean; help?: boolean; driver?: string; fault?: string; "wait-ms"?: string };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -59,6 +67,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         json: { type: "boolean" },
         trace: { type: "boolean" },
         help: { type: "boolean", short: "h" },
+        driver: { type: "string" },
+        fault: { type: "string" },
+        "wait-ms": { type: "string" },
       },
     }));
   } catch (e) {
@@ -81,6 +92,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (recovery !== "enabled" && recovery !== "disabled") return usage(`--recovery ${recovery}: enabled or disabled`);
   const coredump = values.coredump ?? "enabled";
   if (!["enabled", "inline", "disabled"].includes(coredump)) return usage(`--coredump ${coredump}: enabled, inline or disabled`);
+  if (values.driver !== undefined && values.driver !== "sim" && values.driver !== "emulated") return usage(`--driver ${values.driver}: sim or emulated`);
+  const fault = values.fault;
+  if (fault !== undefined && !isFixtureFault(fault)) return usage(`--fault ${fault}: one of ${Object.keys(FIXTURE_FAULTS).join(", ")}`);
+  const waitMs = values["wait-ms"] === undefined ? 10_000 : Number(values["wait-ms"]);
+  if (!Number.isSafeInteger(waitMs) || waitMs <= 0) return usage(`--wait-ms ${values["wait-ms"]}: not a positive integer`);
+  let emulated = false;
+  let commandDa: number | undefined;
 
   let platform: Platform;
   let rproc: Rproc;
@@ -88,6 +106,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     platform = Platform.load(values.platform.includes("/") || values.platform.endsWith(".json") ? resolve(io.cwd, values.platform) : values.platform);
     const proc = platform.processor(values.processor);
+    emulated = (values.driver ?? (proc.driver === "emulated" ? "emulated" : "sim")) === "emulated";
+    if (!emulated && fault !== undefined) return usage(`--fault ${fault} makes the firmware itself crash: it needs --driver emulated`);
+    if (emulated && values.type !== undefined) return usage("--type: on an emulated core the firmware's own crash decides the type (use --fault)");
     // A firmware given as a path is requested by name from its folder, so recovery finds it again there.
     const fwArg = positionals[0]!;
     const asPath = resolve(io.cwd, fwArg);
@@ -95,12 +116,30 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     rproc = new Rproc({
       name: proc.name,
       platform,
-      processor: { ...proc, driver: "sim", initiallyRunning: false },
-      ops: driver,
+      processor: { ...proc, driver: emulated ? "emulated" : "sim", initiallyRunning: false },
+      ops: emulated ? createEmulatedDriver() : driver,
       firmware: isPath ? basename(asPath) : fwArg,
       searchPath: isPath ? [dirname(asPath)] : [...(platform.dir ? [platform.dir] : []), io.cwd, "/lib/firmware"],
       cwd: io.cwd,
     });
+    if (fault !== undefined) {
+      // A firmware that cannot be found fails the boot below (exit 1); one without the command word cannot be asked to crash.
+      let image: Uint8Array | undefined;
+      try {
+        image = requestFirmware(rproc.firmware, rproc.searchPath, io.cwd).data;
+      } catch (e) {
+        if (!isRprocError(e)) throw e;
+      }
+      if (image) {
+        commandDa = commandWordAddress(image);
+        if (commandDa === undefined) {
+          return usage(
+            `--fault ${fault}: ${fwArg} has no command word ${COMMAND_WORD} (the fixture firmware's command interface, docs/emulated-driver.md), ` +
+              "so it cannot be made to crash on request; omit --fault to wait for a crash of its own",
+          );
+        }
+      }
+    }
   } catch (e) {
     if (isRprocError(e)) return usage(`${e.code}: ${e.message}`);
     throw e;
@@ -117,7 +156,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     await recoveryStore(rproc, recovery);
     coredumpStore(rproc, coredump);
     const from = events.length;
-    driver.sim.crash(type);
+    if (!emulated) driver.sim.crash(type);
+    else if (fault !== undefined && commandDa !== undefined) await injectFixtureFault(rproc, commandDa, fault, waitMs);
+    else if (rprocCrashStatus(rproc).reports === 0) await waitForCrash(rproc, waitMs);
     const before = rproc.lastDump;
     const flushed = rprocCrashFlush(rproc);
     // An inline dump blocks recovery until it is read: read it as userspace would, then recovery goes on.
@@ -144,21 +185,57 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const core = dump && (dump.bytes || !dump.reader?.freedBy) ? readCoreFile(dumpBytes(dump)) : undefined;
   const expectState = recovery === "enabled" ? RprocState.RUNNING : RprocState.CRASHED;
   // The dump is taken by boot recovery: with recovery disabled the kernel writes none.
-  const wantDump = coredump !== "disabled" && recovery === "enabled";
-  const ok = !failure && rproc.state === expectState && (!wantDump || dump !== undefined);
+  // A driver that registers no segments (TI K3 R5F: coredumpSegments "none") gets none either, faithfully.
+  const noSegments = rproc.processor.coredumpSegments === "none";
+  const wantDump = coredump !== "disabled" && recovery === "enabled" && !noSegments;
+  const noDump =
+    dump || coredump === "disabled"
+      ? null
+      : noSegments
+        ? `${rproc.name}'s driver registers no coredump segments (platform coredumpSegments "none": the kernel driver, e.g. ti_k3_r5_remoteproc, registers none), so rproc_coredump takes no dump`
+        : recovery === "disabled"
+          ? "recovery is disabled: the dump is taken by recovery, so there is none"
+          : null;
+  // Asked for a file and there is none to write: say so and fail, whatever the reason.
+  const ok = !failure && rproc.state === expectState && (!wantDump || dump !== undefined) && !(values.output && !written);
+  const emuFault = emulated ? lastCrash(rproc) : undefined;
+  const reportedType = emulated ? (rprocCrashStatus(rproc).lastType ?? type) : type;
+  const hexRegs = (regs: Record<string, number | bigint>) => Object.fromEntries(Object.entries(regs).map(([k, v]) => [k, hex(v)]));
   const recoveryError = rprocCrashStatus(rproc).lastRecoveryError;
   const report = {
     platform: platform.desc.name,
     processor: rproc.processor.name,
     firmware: rproc.firmware,
-    crash: { type: crashTypeString(type), crashCnt: rproc.crashCnt },
+    driver: emulated ? "emulated" : "sim",
+    crash: { type: crashTypeString(reportedType), crashCnt: rproc.crashCnt },
+    fault: emuFault
+      ? {
+          kind: emuFault.kind,
+          pc: hex(emuFault.pc),
+          address: emuFault.address !== undefined ? hex(emuFault.address) : null,
+          access: emuFault.access ?? null,
+          message: emuFault.message,
+          registers: hexRegs(emuFault.registers.regs),
+        }
+      : null,
     recovery,
     coredump,
     state: stateString(rproc.state),
     expectedState: stateString(expectState),
     dump: dump
-      ? { mode: dump.mode, variant: dump.variant, size: dump.size, class: core?.class, machine: core?.machine, entry: core?.entry, segments: dump.segments, written: written ?? null }
+      ? {
+          mode: dump.mode,
+          variant: dump.variant,
+          size: dump.size,
+          class: core?.class,
+          machine: core?.machine,
+          entry: core?.entry,
+          segments: dump.segments,
+          prstatus: core?.registers ? hexRegs(core.registers.regs) : null,
+          written: written ?? null,
+        }
       : null,
+    noDump,
     diagnostics: rproc.diagnostics.filter((d) => d.code.startsWith("coredump")),
     error: failure ?? (recoveryError ? recoveryError.toJSON() : null),
     ok,
@@ -166,11 +243,18 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (values.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
   else {
     const lines = [`crash: ${report.crash.type} in ${rproc.name} (crash #${rproc.crashCnt}), recovery ${recovery}, coredump ${coredump}`];
+    if (emuFault) {
+      lines.push(`fault: ${emuFault.kind} at pc ${hex(emuFault.pc)}${emuFault.address !== undefined ? `, ${emuFault.access ?? "access"} of ${hex(emuFault.address)}` : ""}: ${emuFault.message}`);
+      const regs = Object.entries(emuFault.registers.regs).map(([k, v]) => `${k.padStart(6)} ${hex(v).padEnd(10)}`);
+      for (let i = 0; i < regs.length; i += 4) lines.push("  " + regs.slice(i, i + 4).join(" ").trimEnd());
+    }
     if (dump) {
-      lines.push(`coredump: ${dump.mode}, ${dump.size} bytes, ${dump.segments.length} segment(s)`);
+      lines.push(`coredump: ${dump.mode}, ${dump.size} bytes, ${dump.segments.length} segment(s)${core?.registers ? `, registers in an NT_PRSTATUS note (pc ${hex(core.registers.regs.r15 ?? core.registers.regs.pc ?? 0)})` : ""}`);
       for (const s of dump.segments) lines.push(`  da ${hex(s.da)} size ${hex(s.size)}${s.name ? " " + s.name : ""}`);
       if (written) lines.push(`written to ${written.path}`);
-    } else if (wantDump) lines.push("coredump: none");
+    } else if (noDump) lines.push(`coredump: none: ${noDump}`);
+    else if (wantDump) lines.push("coredump: none");
+    if (values.output && !written) lines.push(`nothing written to ${values.output}: there is no dump`);
     for (const d of report.diagnostics) lines.push(`${d.severity}: ${d.message}`);
     if (report.error) lines.push(`error: ${report.error.code}: ${report.error.message}`);
     lines.push(`state: ${report.state} (expected ${report.expectedState})`);

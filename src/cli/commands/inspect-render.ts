@@ -1,6 +1,7 @@
 /** Human rendering of an inspect report: readelf-like tables, the resource table entry by entry, diagnostics. */
 import type { InspectElf, InspectReport, InspectResourceTable, InspectRscEntry, JsonU64 } from "../../inspect.js";
 import type { InspectSignedImage } from "../../tee/inspect-signed.js";
+import type { InspectCoreFile } from "../../formats/core-file-inspect.js";
 
 const ADDR_ANY = 0xffffffff;
 
@@ -45,8 +46,32 @@ export function renderInspect(r: InspectReport): string {
   const out: string[] = [];
   out.push(`${r.file}: ELF${e.class} ${e.endianness}-endian ${e.type}, ${e.machineName} (machine ${e.machine}), entry ${hx(e.entry)}, ${r.size} bytes`);
   out.push(...elfLines(e, r.resourceTable, ""));
+  if (r.coreFile) out.push(...coreFileLines(r.coreFile));
   out.push(...diagnosticLines(r));
   return out.join("\n") + "\n";
+}
+
+/** An ELF core (remoteproc coredump): layout, dumped ranges, notes and the registers of an NT_PRSTATUS note. */
+function coreFileLines(c: InspectCoreFile): string[] {
+  const out = ["", `Core file: ${c.variant === "sections" ? "section variant (rproc_coredump_using_sections)" : "program-header variant (rproc_coredump)"}, ${c.segments.length} segment(s)`];
+  out.push(
+    ...table([
+      ["DevAddr", "Size", "Offset", ...(c.variant === "sections" ? ["Name"] : [])],
+      ...c.segments.map((s) => [hx(s.da, 8), hx(s.size), hx(s.offset, 6), ...(s.name !== undefined ? [s.name] : [])]),
+    ]),
+  );
+  if (c.notes.length === 0) out.push("  notes: none (the kernel writes no registers)");
+  for (const n of c.notes) {
+    out.push(`  note ${n.name} ${n.typeName} (${n.descsz} bytes)`);
+    const p = n.prstatus;
+    if (!p) continue;
+    out.push(`    signal ${p.signal}${p.signalName ? ` (${p.signalName})` : ""}, pid ${p.pid}, pc ${hx(p.pc, 8)} sp ${hx(p.sp, 8)} lr ${hx(p.lr, 8)}`);
+    const regs = Object.entries(p.regs);
+    for (let i = 0; i < regs.length; i += 4) {
+      out.push("    " + regs.slice(i, i + 4).map(([k, v]) => `${k.padStart(7)} ${hx(v, 8)}`).join("  "));
+    }
+  }
+  return out;
 }
 
 /** Segments, sections and resource table of one ELF; `indent` nests them under a signed image's entry. */

@@ -100,6 +100,7 @@ export function emulatedOps(base: RprocOps, options: EmulatedDriverOptions = {})
       kind: fault.kind,
       pc: hex(fault.pc),
       ...(fault.address !== undefined ? { address: hex(fault.address), access: fault.access } : {}),
+      ...(fault.unmodelled ? { unmodelled: true } : {}),
       ...(fault.intno !== undefined ? { intno: fault.intno } : {}),
       registers: Object.fromEntries(Object.entries(fault.registers.regs).map(([k, v]) => [k, hex(v)])),
       message: fault.message,

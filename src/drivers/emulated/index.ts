@@ -8,11 +8,19 @@
 import { registerDriver } from "../../core/create.js";
 import { createSimDriver } from "../sim/driver.js";
 import { emulatedOps, type EmulatedDriverOptions } from "./driver.js";
+import type { RprocOps } from "../../core/ops.js";
 
-registerDriver("emulated", (ctx) => emulatedOps(createSimDriver({ behaviour: { name: "emulated" } }), (ctx.options ?? {}) as EmulatedDriverOptions));
+/** The emulated driver's ops, as registered: the simulated driver's platform behaviour under an emulated CPU. */
+export function createEmulatedDriver(options: EmulatedDriverOptions = {}): RprocOps {
+  return emulatedOps(createSimDriver({ behaviour: { name: "emulated" } }), options);
+}
+
+registerDriver("emulated", (ctx) => createEmulatedDriver((ctx.options ?? {}) as EmulatedDriverOptions));
 
 export { emulatedOps, lastCrash, lastCrashRegisters, emulatedMachine, crashTypeOf, DEFAULT_SLICE_INSNS, DEFAULT_INSNS_PER_MS } from "./driver.js";
 export type { EmulatedDriverOptions } from "./driver.js";
 export type { CoreFault, FaultKind } from "./machine.js";
 export { SliceScheduler, defaultScheduler } from "./scheduler.js";
 export { loadUnicorn, unicornAvailable, UNICORN_PACKAGE } from "./unicorn.js";
+export { COMMAND_WORD, FIXTURE_FAULTS, commandWordAddress, injectFixtureFault, isFixtureFault, waitForCrash } from "./fault-command.js";
+export type { FixtureFault } from "./fault-command.js";

@@ -43,6 +43,8 @@ export interface CoreFault {
   /** Faulting data/fetch address, for MMU faults. */
   address?: number;
   access?: "read" | "write" | "fetch";
+  /** The MMU fault is an access to a peripheral nothing models, on a platform whose `unmodelledMmio` is "fault". */
+  unmodelled?: boolean;
   /** Unicorn exception number (EXCP_*) for exceptions. */
   intno?: number;
   ucError?: number;
@@ -65,6 +67,7 @@ interface PendingFault {
   kind: FaultKind;
   address?: number;
   access?: "read" | "write" | "fetch";
+  unmodelled?: boolean;
   intno?: number;
   pc?: number;
 }
@@ -150,7 +153,9 @@ export class EmulatedMachine {
     if (p.pc !== undefined) registers.regs[this.info.kind === "cortex-a53" ? "pc" : "r15"] = p.pc;
     const what =
       p.kind === "mmufault"
-        ? `${p.access ?? "access"} of unmapped address ${hex(p.address ?? 0)}`
+        ? p.unmodelled
+          ? `${p.access ?? "access"} of unmodelled peripheral address ${hex(p.address ?? 0)} (platform unmodelledMmio: fault)`
+          : `${p.access ?? "access"} of unmapped address ${hex(p.address ?? 0)}`
         : p.kind === "undefined-instruction"
           ? "undefined instruction"
           : p.kind === "watchdog"
@@ -163,6 +168,7 @@ export class EmulatedMachine {
       pc,
       address: p.address,
       access: p.access,
+      ...(p.unmodelled ? { unmodelled: true } : {}),
       intno: p.intno,
       ucError: err === C.UC_ERR_OK ? undefined : err,
       message: `${this.info.kind} ${this.opts.processor.name}: ${what} at pc ${hex(pc)}`,
@@ -209,11 +215,16 @@ export class EmulatedMachine {
       this.mappedPages++;
       return true;
     }
+    const access = type === C.UC_MEM_WRITE_UNMAPPED ? "write" : type === C.UC_MEM_FETCH_UNMAPPED ? "fetch" : "read";
     if (pa !== undefined || this.isPeripheral(page)) {
+      // A strict platform: the firmware touched hardware the platform file does not model — fault, as the bus would.
+      if (processor.unmodelledMmio === "fault") {
+        this.pending = { kind: "mmufault", address, access, unmodelled: true };
+        return false;
+      }
       this.mapUnmodelled(page);
       return true;
     }
-    const access = type === C.UC_MEM_WRITE_UNMAPPED ? "write" : type === C.UC_MEM_FETCH_UNMAPPED ? "fetch" : "read";
     this.pending = { kind: "mmufault", address, access };
     return false;
   }
