@@ -80,6 +80,8 @@ export { readCoreFile } from "./formats/core-file-reader.js";
 export type { CoreFileSummary, CoreFileSegment } from "./formats/core-file-reader.js";
 export { prstatusBytes, decodePrstatus } from "./formats/core-file-prstatus.js";
 export type { CoreRegisters } from "./formats/core-file-prstatus.js";
+export { inspectCoreFile } from "./formats/core-file-inspect.js";
+export type { InspectCoreFile, InspectCoreNote, InspectPrstatus } from "./formats/core-file-inspect.js";
 export { rprocReportCrash, rprocCrashFlush, rprocCrashStatus } from "./core/crash.js";
 export { rprocTriggerRecovery, recoveryShow, recoveryStore, coredumpShow, coredumpStore, rprocSetFeature, rprocPanicNotify } from "./core/recovery.js";
 export {

@@ -23,6 +23,13 @@ export interface CoredumpSettings {
   maxDumps: number;
   /** How long an inline dump blocks recovery before it is freed unread. */
   inlineTimeoutMs: number;
+  /**
+   * Whether that timeout keeps the process alive (default false). Unref'd, an
+   * inline dump nobody reads cannot hold a test run or the CLI open for 5
+   * minutes: a process with nothing else to do exits instead of waiting.
+   * Set it to wait out the timeout in an otherwise idle process.
+   */
+  inlineTimeoutKeepsAlive: boolean;
 }
 
 export type DumpVariant = "program-headers" | "sections";
@@ -38,7 +45,7 @@ export class InlineDumpReader {
   private freed: "finished" | "timeout" | undefined;
   bytesRead = 0;
 
-  constructor(size: number, readAt: (offset: number, count: number) => Uint8Array, timeoutMs: number) {
+  constructor(size: number, readAt: (offset: number, count: number) => Uint8Array, timeoutMs: number, keepAlive = false) {
     this.size = size;
     this.readAt = readAt;
     this.done = new Promise((resolve) => {
@@ -46,9 +53,9 @@ export class InlineDumpReader {
     });
     this.timer = setTimeout(() => this.free("timeout"), timeoutMs);
     // The timeout frees the dump (and so lets recovery go on) while the process lives, but an
-    // unread dump alone must not keep a test run or the CLI alive for 5 minutes: unref'd, it
-    // does not hold the event loop open. The CLI always reads or finishes its inline dumps.
-    this.timer.unref();
+    // unread dump alone must not keep a test run or the CLI alive for 5 minutes: unless asked,
+    // it does not hold the event loop open. The CLI always reads or finishes its inline dumps.
+    if (!keepAlive) this.timer.unref();
   }
 
   get freedBy(): "finished" | "timeout" | undefined {
@@ -120,7 +127,7 @@ const states = new WeakMap<Rproc, RprocDumpState>();
 function stateOf(rproc: Rproc): RprocDumpState {
   let s = states.get(rproc);
   if (!s) {
-    s = { settings: { maxDumps: DEFAULT_MAX_DUMPS, inlineTimeoutMs: DEVCD_TIMEOUT_MS }, dumps: [], next: 1 };
+    s = { settings: { maxDumps: DEFAULT_MAX_DUMPS, inlineTimeoutMs: DEVCD_TIMEOUT_MS, inlineTimeoutKeepsAlive: false }, dumps: [], next: 1 };
     states.set(rproc, s);
   }
   return s;
@@ -144,6 +151,7 @@ export function setCoredumpSettings(rproc: Rproc, settings: Partial<CoredumpSett
     }
     s.inlineTimeoutMs = settings.inlineTimeoutMs;
   }
+  if (settings.inlineTimeoutKeepsAlive !== undefined) s.inlineTimeoutKeepsAlive = settings.inlineTimeoutKeepsAlive === true;
 }
 
 /** Adds a dump, newest first, dropping the oldest beyond the limit (an inline one dropped is freed). */

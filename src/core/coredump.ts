@@ -165,7 +165,8 @@ async function produce(rproc: Rproc, step: string, variant: DumpVariant, build: 
     rproc.emit(step, "end", { dump: dump.id, size: dump.size, mode: "enabled" });
     return dump;
   }
-  const reader = new InlineDumpReader(hdr.totalSize, (off, n) => readCoreStream(hdr, coreSegs, read, off, n), coredumpSettings(rproc).inlineTimeoutMs);
+  const settings = coredumpSettings(rproc);
+  const reader = new InlineDumpReader(hdr.totalSize, (off, n) => readCoreStream(hdr, coreSegs, read, off, n), settings.inlineTimeoutMs, settings.inlineTimeoutKeepsAlive);
   const dump = storeDump(rproc, { rproc: rproc.name, crashCnt: rproc.crashCnt, mode: "inline", variant, size: hdr.totalSize, segments: summary, reader });
   rproc.emit(step, "info", { dump: dump.id, size: dump.size, message: "inline dump ready; recovery waits until it is read" });
   const how = await reader.done;

@@ -33,10 +33,17 @@ export async function rprocTriggerRecovery(rproc: Rproc, signal?: AbortSignal): 
       return;
     }
     const attach = rproc.features.has(RPROC_FEAT_ATTACH_ON_RECOVERY);
-    await runStep(rproc, "rproc_trigger_recovery", () => (attach ? rprocAttachRecovery(rproc) : rprocBootRecovery(rproc)), {
-      strategy: attach ? "attach" : "boot",
-      message: `recovering ${rproc.name}`,
-    });
+    await runStep(
+      rproc,
+      "rproc_trigger_recovery",
+      // The strategy is a step of its own, named as the kernel's function, so --trace reads
+      // rproc_trigger_recovery → rproc_boot_recovery → rproc_stop ... as the kernel runs it.
+      () => (attach ? runStep(rproc, "rproc_attach_recovery", () => rprocAttachRecovery(rproc)) : runStep(rproc, "rproc_boot_recovery", () => rprocBootRecovery(rproc))),
+      {
+        strategy: attach ? "attach" : "boot",
+        message: `recovering ${rproc.name}`,
+      },
+    );
   } finally {
     unlock();
   }

@@ -5,13 +5,16 @@ import { readCoreFile } from "./core-file-reader.js";
 import { decodePrstatus, prstatusBytes } from "./core-file-prstatus.js";
 import { RprocError } from "../errors.js";
 
+/** Every test has its own time limit, so a stuck crash sequence fails instead of hanging `npm test`. */
+const T = { timeout: 10_000 };
+
 const segs: CoreSegment[] = [
   { da: 0x10000000, size: 0x10 },
   { da: 0x38000000, size: 0x6 },
 ];
 const fill = (i: number, off: number, n: number) => new Uint8Array(n).map((_, k) => (i + 1) * 0x10 + ((off + k) & 0xf));
 
-test("program-header variant: the kernel's layout, byte for byte (ELF32)", () => {
+test("program-header variant: the kernel's layout, byte for byte (ELF32)", T, () => {
   const h = buildCoreHeader({ class: 32, machine: 40, entry: 0x10000029, segments: segs });
   const dv = new DataView(h.header.buffer);
   assert.deepEqual([...h.header.subarray(0, 8)], [0x7f, 0x45, 0x4c, 0x46, 1, 1, 1, 0]);
@@ -32,7 +35,7 @@ test("program-header variant: the kernel's layout, byte for byte (ELF32)", () =>
   assert.equal(h.totalSize, 116 + 0x16);
 });
 
-test("ELF64 header fields and e_entry above 32 bits", () => {
+test("ELF64 header fields and e_entry above 32 bits", T, () => {
   const h = buildCoreHeader({ class: 64, machine: 183, entry: 0x1_0000_0000n, segments: segs });
   const dv = new DataView(h.header.buffer);
   assert.equal(h.header[4], 2);
@@ -47,7 +50,7 @@ test("ELF64 header fields and e_entry above 32 bits", () => {
   assert.equal(dv.getBigUint64(p0 + 48, true), 0n);
 });
 
-test("class must be 32 or 64; 32-bit fields refuse offsets past 4 GiB", () => {
+test("class must be 32 or 64; 32-bit fields refuse offsets past 4 GiB", T, () => {
   assert.throws(() => buildCoreHeader({ class: 16 as 32, machine: 40, entry: 0, segments: segs }), (e: RprocError) => e.code === "EINVAL");
   assert.throws(
     () => buildCoreHeader({ class: 32, machine: 40, entry: 0, segments: [{ da: 0, size: 0xffffffff }, { da: 0, size: 2 }] }),
@@ -58,7 +61,7 @@ test("class must be 32 or 64; 32-bit fields refuse offsets past 4 GiB", () => {
   assert.throws(() => buildCoreHeader({ class: 64, machine: 183, entry: 0, segments: many }), (e: RprocError) => e.code === "EINVAL" && e.field === "segments.length");
 });
 
-test("whole file and inline stream give the same bytes; stream reads are short in the header", () => {
+test("whole file and inline stream give the same bytes; stream reads are short in the header", T, () => {
   const h = buildCoreHeader({ class: 32, machine: 40, entry: 0, segments: segs });
   const whole = buildCoreFile(h, segs, fill);
   assert.equal(whole.length, h.totalSize);
@@ -78,7 +81,7 @@ test("whole file and inline stream give the same bytes; stream reads are short i
   assert.deepEqual([...short.subarray(116, 120)], [0, 0, 0xff, 0xff]);
 });
 
-test("section variant: STR_TBL, one PROGBITS per named segment, data after the strings", () => {
+test("section variant: STR_TBL, one PROGBITS per named segment, data after the strings", T, () => {
   const named = [{ da: 0x10000000, size: 4, name: "mcuram2" }, { da: 0x38000000, size: 2, name: "retram" }];
   const h = buildSectionCoreHeader({ class: 32, machine: 40, entry: 0, segments: named });
   const dv = new DataView(h.header.buffer);
@@ -104,7 +107,7 @@ test("section variant: STR_TBL, one PROGBITS per named segment, data after the s
   assert.throws(() => buildSectionCoreHeader({ class: 32, machine: 40, entry: 0, segments: segs }), (e: RprocError) => e.field === "segments[0].name");
 });
 
-test("NT_PRSTATUS round trip for ARM and AArch64", () => {
+test("NT_PRSTATUS round trip for ARM and AArch64", T, () => {
   const arm = prstatusBytes(40, { regs: { r0: 1, r15: 0x10000008, cpsr: 0x01000000 }, signal: 11 });
   assert.equal(arm.length, 148);
   assert.equal(new DataView(arm.buffer).getUint32(72 + 15 * 4, true), 0x10000008);
@@ -121,7 +124,7 @@ test("NT_PRSTATUS round trip for ARM and AArch64", () => {
   assert.throws(() => decodePrstatus(40, new Uint8Array(100)), (e: RprocError) => e.field === "note.descsz");
 });
 
-test("reader: registers from the PT_NOTE, segments from PT_LOAD", () => {
+test("reader: registers from the PT_NOTE, segments from PT_LOAD", T, () => {
   const h = buildCoreHeader({ class: 64, machine: 183, entry: 0xa0000000, segments: segs, registers: { regs: { pc: 0xa0000008 } } });
   const s = readCoreFile(buildCoreFile(h, segs, fill));
   assert.equal(s.variant, "program-headers");
@@ -130,7 +133,7 @@ test("reader: registers from the PT_NOTE, segments from PT_LOAD", () => {
   assert.deepEqual(s.segments.map((x) => [x.da, x.size]), [[0x10000000, 0x10], [0x38000000, 6]]);
 });
 
-test("reader: hostile input fails with RprocError naming the field, never a bare RangeError", () => {
+test("reader: hostile input fails with RprocError naming the field, never a bare RangeError", T, () => {
   const h = buildCoreHeader({ class: 32, machine: 40, entry: 0, segments: segs, registers: { regs: { r0: 1 } } });
   const good = buildCoreFile(h, segs, fill);
   // every truncation of a valid dump, and random byte flips, either parse or throw RprocError

@@ -11,6 +11,9 @@ import { fileURLToPath } from "node:url";
 import { buildCoreFile, buildCoreHeader, buildSectionCoreHeader, type CoreSegment } from "../../src/formats/core-file.js";
 import type { CoreRegisters } from "../../src/formats/core-file-prstatus.js";
 
+/** Every test has its own time limit, so a stuck crash sequence fails instead of hanging `npm test`. */
+const T = { timeout: 60_000 };
+
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "rproc-core-"));
 
@@ -25,7 +28,7 @@ function dump(name: string, cls: 32 | 64, machine: number, entry: number, mem: U
   return file;
 }
 
-test("readelf -h -l reads the program-header variant with the expected segments", () => {
+test("readelf -h -l reads the program-header variant with the expected segments", T, () => {
   const segs = [{ da: 0x10000000, size: 0x40000 }, { da: 0x38000000, size: 0x10000 }, { da: 0x10040000, size: 0x1000 }];
   for (const cls of [32, 64] as const) {
     const file = join(dir, `multi${cls}.core`);
@@ -39,7 +42,7 @@ test("readelf -h -l reads the program-header variant with the expected segments"
   }
 });
 
-test("readelf -S reads the section variant", () => {
+test("readelf -S reads the section variant", T, () => {
   const segs = [{ da: 0x10000000, size: 0x100, name: "mcuram2" }, { da: 0x38000000, size: 0x80, name: "retram" }];
   const file = join(dir, "sections.core");
   writeFileSync(file, buildCoreFile(buildSectionCoreHeader({ class: 32, machine: 40, entry: 0, segments: segs }), segs, (_i, _o, n) => new Uint8Array(n)));
@@ -49,7 +52,7 @@ test("readelf -S reads the section variant", () => {
   assert.match(out, /retram\s+PROGBITS\s+38000000 [0-9a-f]+ 000080 00\s+W/);
 });
 
-test("gdb-multiarch: Cortex-M4 dump shows fw_counter, registers and the call chain", () => {
+test("gdb-multiarch: Cortex-M4 dump shows fw_counter, registers and the call chain", T, () => {
   // Memory as fw-m4.elf leaves it inside fw_fault (see fixtures/fw.c and its disassembly):
   // fw_counter at 0x10000030; _start pushed {r7, lr}, fw_loop pushed {r7, lr=0x10000031}, fw_fault pushed {r7}.
   const mem = new Uint8Array(0x1000);
@@ -72,7 +75,7 @@ test("gdb-multiarch: Cortex-M4 dump shows fw_counter, registers and the call cha
   assert.match(out, /#2\s+0x10000030 in _start \(\)/);
 });
 
-test("gdb-multiarch: AArch64 dump shows fw_counter, registers and the call chain", () => {
+test("gdb-multiarch: AArch64 dump shows fw_counter, registers and the call chain", T, () => {
   const mem = new Uint8Array(0x1000);
   const dv = new DataView(mem.buffer);
   dv.setUint32(0x98, 0xbeef, true);

@@ -91,7 +91,7 @@ function count(events: RprocEvent[], step: string, from: number): number {
 }
 
 /** Boot recovery, as the kernel leaves it when fault point `step` fails (spec §5.7, §10.3). */
-const BEFORE_STOPPED = ["rproc_trigger_recovery", "rproc_stop", "stop_subdevices", "reset_rsc_table_on_stop", "stop", "unprepare_subdevices"];
+const BEFORE_STOPPED = ["rproc_trigger_recovery", "rproc_boot_recovery", "rproc_stop", "stop_subdevices", "reset_rsc_table_on_stop", "stop", "unprepare_subdevices"];
 
 for (const [name, make] of [["board", board], ["sim", () => sim()]] as const) {
   test(`${name}: every fault point of boot recovery failed in turn`, T, async () => {
@@ -99,7 +99,7 @@ for (const [name, make] of [["board", board], ["sim", () => sim()]] as const) {
     probe.rproc.dumpConf = RprocDumpMechanism.ENABLED;
     await probe.rproc.boot();
     const points = await faultPoints(probe.rproc, () => crashAndFlush(probe));
-    assert.deepEqual(points.slice(0, 2), ["rproc_trigger_recovery", "rproc_stop"]);
+    assert.deepEqual(points.slice(0, 3), ["rproc_trigger_recovery", "rproc_boot_recovery", "rproc_stop"]);
     for (const s of ["coredump", "request_firmware", "rproc_start", "load", "start"]) assert.ok(points.includes(s), `${s} in ${points.join(",")}`);
     await probe.rproc.shutdown();
     assert.deepEqual(leftovers(probe.rproc, probe.events), []);
@@ -173,7 +173,7 @@ test("sim: every fault point of attach recovery (ATTACH_ON_RECOVERY) failed in t
   assert.equal(probe.rproc.state, RprocState.ATTACHED);
   const points = await faultPoints(probe.rproc, () => crashAndFlush(probe));
   assert.equal(probe.rproc.state, RprocState.ATTACHED);
-  assert.deepEqual(points, ["rproc_trigger_recovery", "stop_subdevices", "reset_rsc_table_on_detach", "detach", "unprepare_subdevices", "prepare_subdevices", "attach", "start_subdevices"]);
+  assert.deepEqual(points, ["rproc_trigger_recovery", "rproc_attach_recovery", "stop_subdevices", "reset_rsc_table_on_detach", "detach", "unprepare_subdevices", "prepare_subdevices", "attach", "start_subdevices"]);
   assert.equal(probe.rproc.dumps.length, 0, "attach recovery takes no dump");
   await afterAttachRecovery(probe);
 
@@ -190,11 +190,11 @@ test("sim: every fault point of attach recovery (ATTACH_ON_RECOVERY) failed in t
     assert.equal(s.rproc.lock.locked, false, at);
     assert.equal(rprocCrashStatus(s.rproc).lastRecoveryError?.code, "EIO", at);
     assert.deepEqual(resourceBalance(s.events).doubleReleased, [], at);
-    // Only the table copy a completed rproc_reset_rsc_table_on_detach made (fault point 3) may be new; the rproc holds it.
+    // Only the table copy a completed rproc_reset_rsc_table_on_detach made (fault point 4) may be new; the rproc holds it.
     const fresh = newlyOpen(s.events, mark);
-    assert.deepEqual(fresh, k > 3 ? ["cached_table:m4"] : [], at);
+    assert.deepEqual(fresh, k > 4 ? ["cached_table:m4"] : [], at);
     if (fresh.length) assert.ok(s.rproc.cachedTable, at);
-    if (k <= 3) {
+    if (k <= 4) {
       // __rproc_detach failed before touching the table or after resetting nothing: retry works
       assert.equal(s.rproc.state, RprocState.CRASHED, at);
       await recoveryStore(s.rproc, "recover");

@@ -9,9 +9,12 @@ import { readCoreFile } from "../../src/formats/core-file-reader.js";
 import { RprocError } from "../../src/errors.js";
 import { balance, makeBoard, SRAM_DA, trail } from "./helpers.js";
 
+/** Every test has its own time limit, so a stuck crash sequence fails instead of hanging `npm test`. */
+const T = { timeout: 10_000 };
+
 const STEPS = ["rproc_report_crash", "rproc_crash_handler_work", "rproc_trigger_recovery", "rproc_stop", "coredump", "rproc_coredump", "request_firmware", "rproc_start"];
 
-test("crash with recovery enabled: stop(crashed), dump, reload, start; RUNNING again", async () => {
+test("crash with recovery enabled: stop(crashed), dump, reload, start; RUNNING again", T, async () => {
   const b = makeBoard();
   b.rproc.dumpConf = RprocDumpMechanism.ENABLED;
   await b.rproc.boot();
@@ -40,7 +43,7 @@ test("crash with recovery enabled: stop(crashed), dump, reload, start; RUNNING a
   assert.deepEqual(balance(b.events), { dump_segment: 0 });
 });
 
-test("recovery reloads the image found by the search path: a fixed image dropped in place comes back", async () => {
+test("recovery reloads the image found by the search path: a fixed image dropped in place comes back", T, async () => {
   const b = makeBoard();
   await b.rproc.boot();
   b.rproc.recoveryDisabled = true;
@@ -53,7 +56,7 @@ test("recovery reloads the image found by the search path: a fixed image dropped
   assert.deepEqual([...b.mem(SRAM_DA, 4)], [9, 9, 9, 9]);
 });
 
-test("recovery disabled: stays CRASHED; shutdown refuses (EINVAL) as mainline; `recover` brings it back", async () => {
+test("recovery disabled: stays CRASHED; shutdown refuses (EINVAL) as mainline; `recover` brings it back", T, async () => {
   const b = makeBoard();
   await b.rproc.boot();
   await recoveryStore(b.rproc, "disabled\n");
@@ -77,7 +80,7 @@ test("recovery disabled: stays CRASHED; shutdown refuses (EINVAL) as mainline; `
   assert.equal(b.rproc.state, RprocState.OFFLINE);
 });
 
-test("coredump sysfs words", () => {
+test("coredump sysfs words", T, () => {
   const b = makeBoard();
   assert.equal(coredumpShow(b.rproc), "disabled\n");
   coredumpStore(b.rproc, "inline\n");
@@ -87,7 +90,7 @@ test("coredump sysfs words", () => {
   assert.throws(() => coredumpStore(b.rproc, "default"), (e: RprocError) => e.code === "EINVAL");
 });
 
-test("inline: recovery waits until the dump is read; the streamed bytes equal an enabled dump", async () => {
+test("inline: recovery waits until the dump is read; the streamed bytes equal an enabled dump", T, async () => {
   const b = makeBoard();
   await b.rproc.boot();
   b.rproc.dumpConf = RprocDumpMechanism.INLINE;
@@ -110,11 +113,12 @@ test("inline: recovery waits until the dump is read; the streamed bytes equal an
   assert.equal(b.rproc.dumps.length, 2);
 });
 
-test("inline: an unread dump is freed by the timeout and recovery goes on", async () => {
+test("inline: an unread dump is freed by the timeout and recovery goes on", T, async () => {
   const b = makeBoard();
   await b.rproc.boot();
   b.rproc.dumpConf = RprocDumpMechanism.INLINE;
-  setCoredumpSettings(b.rproc, { inlineTimeoutMs: 30 });
+  // nothing else keeps this test's process busy while recovery waits: let the timeout hold it open
+  setCoredumpSettings(b.rproc, { inlineTimeoutMs: 30, inlineTimeoutKeepsAlive: true });
   b.rproc.reportCrash(RprocCrashType.WATCHDOG);
   await rprocCrashFlush(b.rproc);
   assert.equal(b.rproc.state, RprocState.RUNNING);
@@ -124,7 +128,7 @@ test("inline: an unread dump is freed by the timeout and recovery goes on", asyn
   assert.equal(end?.args?.freedBy, "timeout");
 });
 
-test("no segments → no dump, said as an event and a diagnostic; class unset → 'Elf class is not set'", async () => {
+test("no segments → no dump, said as an event and a diagnostic; class unset → 'Elf class is not set'", T, async () => {
   const b = makeBoard({ segments: false });
   b.rproc.dumpConf = RprocDumpMechanism.ENABLED;
   await b.rproc.boot();
@@ -146,7 +150,7 @@ test("no segments → no dump, said as an event and a diagnostic; class unset �
   assert.equal(c.rproc.state, RprocState.RUNNING);
 });
 
-test("section variant as the driver's ops.coredump", async () => {
+test("section variant as the driver's ops.coredump", T, async () => {
   const b = makeBoard({
     ops: {
       coredump: rprocCoredumpUsingSections,
@@ -162,7 +166,7 @@ test("section variant as the driver's ops.coredump", async () => {
   assert.deepEqual(core.segments.map((s) => s.name), ["retram", "mcuram2"]);
 });
 
-test("reports while the work is pending are absorbed; a report during recovery is handled after it", async () => {
+test("reports while the work is pending are absorbed; a report during recovery is handled after it", T, async () => {
   const b = makeBoard();
   await b.rproc.boot();
   b.rproc.reportCrash(RprocCrashType.WATCHDOG);
@@ -185,7 +189,7 @@ test("reports while the work is pending are absorbed; a report during recovery i
   assert.equal(b.rproc.state, RprocState.RUNNING);
 });
 
-test("a crash reported while booting is handled after the boot; while shutting down it is dropped (OFFLINE)", async () => {
+test("a crash reported while booting is handled after the boot; while shutting down it is dropped (OFFLINE)", T, async () => {
   const b = makeBoard();
   let starts = 0;
   b.rproc.ops.start = () => {
@@ -210,7 +214,7 @@ test("a crash reported while booting is handled after the boot; while shutting d
   assert.equal(rprocCrashStatus(b.rproc).wakeupActive, false);
 });
 
-test("firmware gone at recovery: OFFLINE with power still 1 (kernel quirk); failed start → release_fw once", async () => {
+test("firmware gone at recovery: OFFLINE with power still 1 (kernel quirk); failed start → release_fw once", T, async () => {
   const b = makeBoard();
   await b.rproc.boot();
   b.rproc.firmware = "missing.bin";
@@ -232,7 +236,7 @@ test("firmware gone at recovery: OFFLINE with power still 1 (kernel quirk); fail
   assert.notEqual(c.rproc.state, RprocState.RUNNING);
 });
 
-test("ATTACH_ON_RECOVERY: detach then attach, no firmware, no dump", async () => {
+test("ATTACH_ON_RECOVERY: detach then attach, no firmware, no dump", T, async () => {
   const b = makeBoard({ ops: { attach: () => void 0, detach: () => void 0 } });
   rprocSetFeature(b.rproc, RPROC_FEAT_ATTACH_ON_RECOVERY);
   assert.throws(() => rprocSetFeature(b.rproc, 1), (e: RprocError) => e.code === "EINVAL");
@@ -246,7 +250,7 @@ test("ATTACH_ON_RECOVERY: detach then attach, no firmware, no dump", async () =>
   assert.ok(!b.calls.includes("load"));
 });
 
-test("panic notifier: only RUNNING/ATTACHED processors with ops.panic; the largest delay", async () => {
+test("panic notifier: only RUNNING/ATTACHED processors with ops.panic; the largest delay", T, async () => {
   const a = makeBoard({ ops: { panic: () => 200 } });
   const b = makeBoard({ ops: { panic: () => 500 } });
   await a.rproc.boot();

@@ -48,7 +48,7 @@ function formatEvent(e: RprocEvent): string {
 }
 
 /** The steps worth showing without --trace: the crash, its work, dump and recovery milestones. */
-const MILESTONES = new Set(["inject_fault", "rproc_report_crash", "rproc_crash_handler_work", "rproc_trigger_recovery", "rproc_stop", "rproc_coredump", "rproc_coredump_using_sections", "request_firmware", "rproc_start", "running"]);
+const MILESTONES = new Set(["inject_fault", "rproc_report_crash", "rproc_crash_handler_work", "rproc_trigger_recovery", "rproc_boot_recovery", "rproc_attach_recovery", "rproc_stop", "rproc_coredump", "rproc_coredump_using_sections", "request_firmware", "rproc_start", "running"]);
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   let values: { platform?: string; processor?: string; type?: string; recovery?: string; coredump?: string; output?: string; json?: boolean; trace?: boolean; help?: boolean; driver?: string; fault?: string; "wait-ms"?: string };
@@ -179,6 +179,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (!isRprocError(e)) throw e;
     failure = { code: e.code, message: e.message, ...(e.step ? { step: e.step } : {}) };
   } finally {
+    // An inline dump is always read above; if something failed first, release it explicitly so
+    // recovery is not left waiting on devcoredump's timeout, and let the crash work finish.
+    for (const d of rproc.dumps) if (d.reader && !d.reader.freedBy) d.reader.finish();
+    await rprocCrashFlush(rproc);
     unsubscribe();
   }
   const dump = rproc.lastDump;
