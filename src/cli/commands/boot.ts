@@ -8,12 +8,12 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hex, isRprocError } from "../../errors.js";
 import { bootReport, type BootReport } from "../../core/report.js";
-import type { RprocEvent } from "../../core/events.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
 import { teeBootOptions } from "../../loaders/tee-boot.js";
 import "../../drivers/emulated/index.js"; // registers --driver emulated
 
 export const summary = "boot firmware on a simulated platform (dry run), report, shut down";
+import { formatEvent } from "../render-event.js";
 
 const USAGE = `usage: rproc boot FIRMWARE --platform NAME|FILE [--processor NAME] [--json] [--trace] [--search-path DIR]...
 
@@ -29,13 +29,6 @@ const USAGE = `usage: rproc boot FIRMWARE --platform NAME|FILE [--processor NAME
   --json             machine-readable report
 Exit status: 0 the processor reached running, 1 boot failed, 2 usage error.
 `;
-
-export function formatEvent(e: RprocEvent): string {
-  const args = e.args && Object.keys(e.args).length ? " " + JSON.stringify(e.args) : "";
-  const err = e.errno ? ` ${e.errno}` : "";
-  const msg = e.message ? `: ${e.message}` : "";
-  return `${String(e.seq).padStart(4)} ${e.phase.padEnd(5)} ${e.step}${err}${args}${msg}`;
-}
 
 function human(r: BootReport, trace: boolean): string {
   const out: string[] = [];

@@ -20,6 +20,7 @@ import type { RprocEvent } from "../../core/events.js";
 import { requestFirmware } from "../../core/firmware.js";
 import { COMMAND_WORD, FIXTURE_FAULTS, commandWordAddress, createEmulatedDriver, injectFixtureFault, isFixtureFault, lastCrash, waitForCrash } from "../../drivers/emulated/index.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
+import { formatEvent } from "../render-event.js";
 
 export const summary = "boot, inject a crash, show coredump and recovery";
 
@@ -41,11 +42,6 @@ Exit status: 0 the sequence ended as configured (running after recovery, crashed
 `;
 
 const TYPES: Record<string, RprocCrashType> = { mmufault: RprocCrashType.MMUFAULT, watchdog: RprocCrashType.WATCHDOG, "fatal-error": RprocCrashType.FATAL_ERROR };
-
-function formatEvent(e: RprocEvent): string {
-  const args = e.args && Object.keys(e.args).length ? " " + JSON.stringify(e.args) : "";
-  return `${String(e.seq).padStart(4)} ${e.phase.padEnd(5)} ${e.step}${e.errno ? " " + e.errno : ""}${args}${e.message ? ": " + e.message : ""}`;
-}
 
 /** The steps worth showing without --trace: the crash, its work, dump and recovery milestones. */
 const MILESTONES = new Set(["inject_fault", "rproc_report_crash", "rproc_crash_handler_work", "rproc_trigger_recovery", "rproc_boot_recovery", "rproc_attach_recovery", "rproc_stop", "rproc_coredump", "rproc_coredump_using_sections", "request_firmware", "rproc_start", "running"]);

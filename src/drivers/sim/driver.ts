@@ -20,13 +20,18 @@ export interface SimDriverOptions {
   behaviour?: SimBehaviour;
 }
 
+/** Bound of the kick log, so a long-running processor (soak, recovery loops) does not grow it forever. */
+export const SIM_KICK_LOG_LIMIT = 256;
+
 /** What the simulated processor did, for tests and reports. */
 export interface SimState {
   running: boolean;
   bootAddr: number | undefined;
   starts: number;
   stops: number;
+  /** The newest kicks (vring notify ids), at most SIM_KICK_LOG_LIMIT; `kickCount` counts them all. */
   kicks: number[];
+  kickCount: number;
   elf: ElfFile | undefined;
   firmwareName: string | undefined;
   /** Where the earlier boot stage left the resource table (attach path). */
@@ -63,6 +68,7 @@ export function createSimDriver(opts: SimDriverOptions = {}): SimDriverOps {
     starts: 0,
     stops: 0,
     kicks: [],
+    kickCount: 0,
     elf: undefined,
     firmwareName: undefined,
     earlyTable: undefined,
@@ -255,7 +261,9 @@ export function createSimDriver(opts: SimDriverOptions = {}): SimDriverOps {
     },
 
     kick(rproc, vqid) {
+      sim.kickCount++;
       sim.kicks.push(vqid);
+      if (sim.kicks.length > SIM_KICK_LOG_LIMIT) sim.kicks.splice(0, sim.kicks.length - SIM_KICK_LOG_LIMIT);
       behaviour.onKick?.(ctx(rproc), vqid);
     },
 
