@@ -10,7 +10,9 @@
  * 3. coherence: first-touch cost per page (unmapped hook + uc_mem_map_ptr),
  *    and zero-copy sharing against copying the SRAM in and out per slice;
  * 4. the fixture firmware's own main loop (polling the mailbox, feeding the
- *    watchdog) on the stm32mp157 platform.
+ *    watchdog) on the stm32mp157 platform, in fixed 1 M-instruction slices and
+ *    in the driver's default adaptive slices (host time per slice is how long
+ *    the event loop is held).
  */
 import { readFileSync } from "node:fs";
 import { Platform } from "../src/platform/platform.js";
@@ -18,6 +20,8 @@ import { loadUnicorn, UcEngine, type UnicornLib } from "../src/drivers/emulated/
 import * as C from "../src/drivers/emulated/unicorn-constants.js";
 import { EmulatedMachine } from "../src/drivers/emulated/machine.js";
 import { SliceScheduler } from "../src/drivers/emulated/scheduler.js";
+import { SliceBudget } from "../src/drivers/emulated/slice-budget.js";
+import { DEFAULT_SLICE_INSNS, DEFAULT_SLICE_MS } from "../src/drivers/emulated/driver.js";
 import { parseElf, segmentData, PT_LOAD } from "../src/formats/elf.js";
 
 const PAGE = 4096;
@@ -61,7 +65,11 @@ function tight(uc: UnicornLib, slice: number, total: number): number {
   const e = m4(uc);
   e.mapPtr(CODE, codePage(TIGHT), C.UC_PROT_ALL);
   runSlices(e, Math.min(total, 2 * slice), slice); // translate once
+  e.regWrite(C.armReg(0), 0);
   const mips = runSlices(e, total, slice);
+  // The figure counts what Unicorn was asked to run; r0 counts loop iterations (2 instructions each), so check it ran them all.
+  const ran = 2 * e.regRead32(C.armReg(0));
+  if (ran !== total) throw new Error(`tight loop: asked for ${total} instructions, r0 says ${ran} ran`);
   e.close();
   return mips;
 }
@@ -135,7 +143,7 @@ function memoryHeavy(
   return { mips, firstTouchUsPerPage: mapped ? (mapMs * 1000) / mapped : 0, copyUsPerSlice: (copyMs * 1000) / slices };
 }
 
-function fixtureLoop(uc: UnicornLib, total: number): number {
+function fixtureLoop(uc: UnicornLib, total: number, budget?: SliceBudget): { mips: number; sliceMs: number } {
   const fw = new URL("../fixtures/emulated/fw-m4-stm32mp157.elf", import.meta.url);
   const elf = parseElf(new Uint8Array(readFileSync(fw)));
   const platform = Platform.load("stm32mp157");
@@ -154,11 +162,18 @@ function fixtureLoop(uc: UnicornLib, total: number): number {
     onUnmodelled: () => {},
   });
   m.runSlice(1_000_000);
+  let slices = 0;
   const t0 = now();
-  for (let done = 0; done < total; done += 1_000_000) if (m.runSlice(1_000_000)) throw new Error("fixture crashed");
-  const mips = total / (now() - t0) / 1000;
+  for (let done = 0; done < total; slices++) {
+    const n = budget?.insns ?? 1_000_000;
+    const s0 = now();
+    if (m.runSlice(n)) throw new Error("fixture crashed");
+    budget?.update(n, now() - s0);
+    done += n;
+  }
+  const ms = now() - t0;
   m.close();
-  return mips;
+  return { mips: total / ms / 1000, sliceMs: ms / slices };
 }
 
 async function main(): Promise<void> {
@@ -174,7 +189,13 @@ async function main(): Promise<void> {
   results.memory_copy_per_slice_mips = copied.mips;
   results.first_touch_us_per_page = shared.firstTouchUsPerPage;
   results.copy_256k_both_ways_us_per_slice = copied.copyUsPerSlice;
-  results.fixture_main_loop_mips = fixtureLoop(uc, 50_000_000);
+  const fixed = fixtureLoop(uc, 50_000_000);
+  results.fixture_main_loop_mips = fixed.mips;
+  results.fixture_fixed_1m_slice_ms = fixed.sliceMs;
+  // The driver's default: the budget follows the core's speed to aim at DEFAULT_SLICE_MS per slice.
+  const adaptive = fixtureLoop(uc, 50_000_000, new SliceBudget(DEFAULT_SLICE_INSNS, DEFAULT_SLICE_MS));
+  results.fixture_adaptive_slices_mips = adaptive.mips;
+  results.fixture_adaptive_slice_ms = adaptive.sliceMs;
   if (json) {
     process.stdout.write(JSON.stringify({ unicorn: uc.version, node: process.version, results }, null, 2) + "\n");
     return;

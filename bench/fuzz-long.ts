@@ -1,5 +1,6 @@
 /**
- * Longer fuzz campaign over the ELF and resource-table readers.
+ * Longer fuzz campaign over every parser inspect() reaches: ELF, resource
+ * table, OP-TEE signed image, ELF core file (seeds: test/fuzz-seeds.ts).
  *   node --import tsx bench/fuzz-long.ts [inputs=200000] [seed=1]
  * Prints inputs/s and how the inputs ended; exits 1 on the first input for
  * which something other than an RprocError escaped (the input is written
@@ -8,6 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { loadSeeds, mutate, prng, exercise } from "../test/fuzz-mutate.js";
+import { extraSeeds } from "../test/fuzz-seeds.js";
 
 const count = Number(process.argv[2] ?? 200_000);
 const seedValue = Number(process.argv[3] ?? 1);
@@ -16,7 +18,8 @@ if (!Number.isInteger(count) || count <= 0 || !Number.isInteger(seedValue)) {
   process.exit(2);
 }
 
-const seeds = loadSeeds(new URL("../fixtures/firmware/", import.meta.url));
+const fixtures = new URL("../fixtures/firmware/", import.meta.url);
+const seeds = [...loadSeeds(fixtures), ...extraSeeds(fixtures)];
 const rand = prng(seedValue);
 const counts = { parsed: 0, rejected: 0 };
 const t0 = performance.now();

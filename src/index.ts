@@ -65,6 +65,7 @@ export type { SimBehaviour, SimBehaviourContext } from "./drivers/sim/behaviour.
 export { parseSignedImage, isSignedImage, readSignedLayout, findTlv, listTlvs } from "./formats/signed-image.js";
 export type { SignedImage, SignedLayout, HashEntry, TlvRecord } from "./formats/signed-image.js";
 export { signFirmware, signFirmwareParts, parsePlatformTlvs } from "./tee/sign.js";
+export { signFirmwareFiles } from "./tee/sign-file.js";
 export { verifySignedImage } from "./tee/verify.js";
 export { loadSigningKey, loadVerifyKey } from "./tee/crypto.js";
 export { RemoteprocTa } from "./tee/ta.js";

@@ -162,7 +162,7 @@ function elfReport(elf: ElfFile): InspectElf {
       addr: jsonU64(sh.addr),
       offset: sh.offset,
       size: sh.size,
-      flags: sectionFlagLetters(sh.flags),
+      flags: sectionFlagLetters(sh.flags, h.machine, h.osabi, sh.flagsHigh),
     })),
   };
 }
@@ -226,6 +226,9 @@ export function inspectElfBytes(
   const h = elf.header;
   if (h.endianness !== "little") {
     diagnostics.push(diag("warning", "elf-not-little-endian", "elf.endianness", "big-endian ELF: the kernel's ELF loader refuses firmware whose byte order differs from the host's (every mainline remoteproc host is little-endian) with EINVAL"));
+  }
+  if (h.shnum > 0 && h.shstrndx === 0) {
+    diagnostics.push(diag("warning", "no-section-names", "elf.sections", `e_shstrndx is 0 (SHN_UNDEF) with ${h.shnum} sections: there is no section name table, so no section is called .resource_table (the kernel's find_table reads names from section 0's data and finds none)`));
   }
   if (h.phnum === 0) {
     diagnostics.push(diag("error", "no-loadable-segments", "elf.segments", "no program headers: rproc_elf_sanity_check refuses the image (\"No loadable segments\", EINVAL)"));

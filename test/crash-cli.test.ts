@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -128,4 +128,31 @@ test("rproc crash --trace: the crash work, recovery, dump and restart in the ker
   const tail = lines.slice(from).map((m) => `${m[2]}:${m[1]}`);
   assert.ok(tail.indexOf("rproc_crash_handler_work:end") > tail.indexOf("running:info"));
   assert.match(r.out, /^state: running \(expected running\)$/m);
+});
+
+test("rproc crash: a boot that fails is not reported as a crash; a dump that cannot be written is not 'no dump'", T, async () => {
+  const notElf = join(mkdtempSync(join(tmpdir(), "rproc-crash-bad-")), "fw.elf");
+  writeFileSync(notElf, "not an ELF image\n");
+  const t = await cli([notElf, "--platform", "stm32mp157"]);
+  assert.equal(t.code, 1);
+  assert.match(t.out, /^no crash injected: the boot failed at sanity_check$/m);
+  assert.doesNotMatch(t.out, /^crash: /m);
+  assert.doesNotMatch(t.out + t.err, /\n\s+at /);
+  const j = JSON.parse((await cli([notElf, "--platform", "stm32mp157", "--json"])).out);
+  assert.equal(j.crash.injected, false);
+  assert.equal(j.crash.crashCnt, 0);
+  assert.equal(j.error.step, "sanity_check");
+  assert.equal(j.ok, false);
+
+  const unwritable = join(notElf, "no-such-dir", "core.elf");
+  const w = await cli([FW, "--platform", "stm32mp157", "-o", unwritable]);
+  assert.equal(w.code, 1);
+  assert.match(w.out, /^coredump: enabled, \d+ bytes, 5 segment\(s\)$/m);
+  assert.match(w.out, /nothing written to .*: the write failed \(error below\)$/m);
+  assert.doesNotMatch(w.out, /there is no dump/);
+  assert.match(w.out, /^error: EIO: cannot write dump to /m);
+  const wj = JSON.parse((await cli([FW, "--platform", "stm32mp157", "-o", unwritable, "--json"])).out);
+  assert.equal(wj.crash.injected, true);
+  assert.equal(wj.dump.written, null);
+  assert.equal(wj.error.code, "EIO");
 });

@@ -1,12 +1,16 @@
 /**
  * Seeded mutations of firmware images for the format fuzzers
  * (test/fuzz-formats.test.ts, bench/fuzz-long.ts): bit flips, truncation,
- * header and table fields set to edge values, garbage appended.
+ * header and table fields set to edge values, garbage appended. The seeds
+ * are the ELF fixtures plus signed images and core files (test/fuzz-seeds.ts),
+ * so every parser `inspect()` reaches is fuzzed.
  */
 import { readFileSync, readdirSync } from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 import { isRprocError } from "../src/errors.js";
-import { inspect } from "../src/inspect.js";
+import { inspect, type InspectResult } from "../src/inspect.js";
 import { parseElf, findSymbol } from "../src/formats/elf.js";
+import { isSignedImage, parseSignedImage } from "../src/formats/signed-image.js";
 import { findResourceTable, parseResourceTable, encodeResourceTable, lintResourceTable } from "../src/formats/resource-table.js";
 
 /** mulberry32: small, fast, good enough to spread mutations; the seed makes failures reproducible. */
@@ -34,11 +38,12 @@ export function loadSeeds(dir: URL): Seed[] {
     .sort()
     .map((name) => {
       const bytes = new Uint8Array(readFileSync(new URL(name, dir)));
-      return { name, bytes, fields: interestingFields(bytes) };
+      return { name, bytes, fields: elfFields(bytes) };
     });
 }
 
-function interestingFields(bytes: Uint8Array): Seed["fields"] {
+/** Header, program/section header and (unless `withTable` is false) resource-table fields of a well-formed ELF. */
+export function elfFields(bytes: Uint8Array, withTable = true): Seed["fields"] {
   const elf = parseElf(bytes);
   const h = elf.header;
   const w = h.class === 32 ? 4 : 8;
@@ -55,7 +60,7 @@ function interestingFields(bytes: Uint8Array): Seed["fields"] {
     const offs = h.class === 32 ? [0, 4, 8, 12, 16, 20, 24, 28, 32, 36] : [0, 4, 8, 16, 24, 32, 40, 44, 48, 56];
     offs.forEach((o, i) => out.push({ off: base + o, size: i < 2 || (h.class === 64 && (i === 6 || i === 7)) || h.class === 32 ? 4 : 8 }));
   }
-  const rt = findResourceTable(elf);
+  const rt = withTable ? findResourceTable(elf) : undefined;
   if (rt) {
     const t = parseResourceTable(rt.bytes, h.endianness);
     const base = rt.section.offset;
@@ -122,11 +127,44 @@ function symbolLookup(elf: ReturnType<typeof parseElf>): void {
 
 export type Outcome = "parsed" | "rejected";
 
+/** inspect() must return (never throw), and its result must be plain JSON: no bigint, nothing JSON drops. */
+function inspectChecked(input: Uint8Array): InspectResult {
+  let r: InspectResult;
+  try {
+    r = inspect(input);
+  } catch (e) {
+    fail(`inspect threw: ${String(e)}`, input, e);
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(r);
+  } catch (e) {
+    fail(`inspect's result is not JSON (rproc inspect --json would crash): ${String(e)}`, input, e);
+  }
+  if (!isDeepStrictEqual(JSON.parse(text), r)) fail("inspect's result changes through JSON", input);
+  return r;
+}
+
+/** A signed image: the format parser and inspect agree, and nothing but an RprocError escapes. */
+function exerciseSigned(input: Uint8Array): Outcome {
+  let parsed = true;
+  try {
+    parseSignedImage(input);
+  } catch (e) {
+    if (!isRprocError(e)) fail(`non-RprocError escaped parseSignedImage: ${String(e)}`, input, e);
+    parsed = false;
+  }
+  const r = inspectChecked(input);
+  if (!parsed && !("error" in r)) fail("inspect accepted a signed image parseSignedImage refused", input);
+  return "error" in r ? "rejected" : "parsed";
+}
+
 /**
  * Runs every format entry point on one input. Returns how it ended; throws
  * (with the offending input attached) if anything other than an RprocError escaped.
  */
 export function exercise(input: Uint8Array): Outcome {
+  if (isSignedImage(input)) return exerciseSigned(input);
   try {
     const elf = parseElf(input);
     symbolLookup(elf);
@@ -135,15 +173,14 @@ export function exercise(input: Uint8Array): Outcome {
       const t = parseResourceTable(rt.bytes, elf.header.endianness);
       lintResourceTable(t, elf);
       const again = encodeResourceTable(t, elf.header.endianness);
-      if (Buffer.compare(again, rt.bytes) !== 0) throw new Error("decode → encode changed the table");
+      if (Buffer.compare(again, rt.bytes) !== 0) fail("decode → encode changed the table", input);
     }
   } catch (e) {
-    if (!isRprocError(e)) throw Object.assign(new Error(`non-RprocError escaped: ${String(e)}`), { cause: e, input });
-    const r = inspect(input);
-    if (!("error" in r)) throw Object.assign(new Error("inspect accepted what the parsers refused"), { input });
+    if (!isRprocError(e)) fail(`non-RprocError escaped: ${String(e)}`, input, e);
+    if (!("error" in inspectChecked(input))) fail("inspect accepted what the parsers refused", input);
     return "rejected";
   }
-  const r = inspect(input);
-  if ("error" in r) throw Object.assign(new Error(`inspect refused what the parsers accepted: ${r.error.message}`), { input });
+  const r = inspectChecked(input);
+  if ("error" in r) fail(`inspect refused what the parsers accepted: ${r.error.message}`, input);
   return "parsed";
 }

@@ -65,11 +65,13 @@ export function rprocAllocCarveout(rproc: Rproc, mem: CarveoutEntry): void {
     throw new RprocError("ENOMEM", `failed to allocate dma memory: len ${hex(mem.len)} (processor ${rproc.processor.name} has no DMA pool)`, {
       field: "dmaPool",
     });
-  const pa = dmaAllocator(rproc.platform, poolName).alloc(mem.len);
+  const pa = dmaAllocator(rproc.platform, poolName).allocCoherent(mem.len);
   rproc.account("acquire", "dma", pa);
   let va: MemView;
   try {
     va = new MemView(rproc.platform, pa, mem.len);
+    // dma_alloc_coherent returns zeroed memory: a second boot must not see the first one's data.
+    va.fill(0, mem.len, 0);
   } catch (e) {
     dmaAllocator(rproc.platform, poolName).free(pa);
     rproc.account("release", "dma", pa);

@@ -158,7 +158,9 @@ async function produce(rproc: Rproc, step: string, variant: DumpVariant, build: 
     try {
       bytes = buildCoreFile(hdr, coreSegs, read);
     } catch (e) {
-      rproc.emit(step, "fail", undefined, e instanceof RprocError ? e : new RprocError("ENOMEM", String(e), { step, cause: e }));
+      // buildCoreFile's own refusal is an RprocError (ENOMEM for a dump too large to build); anything
+      // else was thrown by a driver's dump callback while copying: an I/O failure of that segment.
+      rproc.emit(step, "fail", undefined, e instanceof RprocError ? e : new RprocError("EIO", `segment copy failed: ${String(e)}`, { step, cause: e }));
       return undefined;
     }
     const dump = storeDump(rproc, { rproc: rproc.name, crashCnt: rproc.crashCnt, mode: "enabled", variant, size: bytes.length, segments: summary, bytes });

@@ -4,7 +4,7 @@
  * renders what this returns.
  */
 import type { Diagnostic } from "../diagnostics.js";
-import { isRprocError } from "../errors.js";
+import { hex, isRprocError } from "../errors.js";
 import { VDEV_OFF, VRING_OFF, VRING_SIZE } from "../formats/resource-table.js";
 import { Platform } from "../platform/platform.js";
 import { createRproc } from "./create.js";
@@ -40,7 +40,7 @@ export interface BootReport {
   vdevs: { id: number; notifyid: number; status: number; vrings: { da: number; pa: number | null; num: number; align: number; notifyid: number }[] }[];
   diagnostics: Diagnostic[];
   events: RprocEvent[];
-  error: null | { code: string; step: string | null; message: string; field?: string };
+  error: null | { code: string; step: string | null; message: string; field?: string; teeError?: string };
   /** State after the dry run's shutdown. */
   finalState: string;
 }
@@ -64,8 +64,18 @@ function snapshot(rproc: Rproc, report: BootReport): void {
       vrings: v.vrings.map((r) => {
         const base = v.rscOffset + VDEV_OFF.vrings + VRING_SIZE * r.index;
         const mem = rproc.carveouts.find((c) => c.name === `vdev${v.index}vring${r.index}`);
+        const published = at(base + VRING_OFF.da);
+        // The table gets the vring da only when a virtio driver creates the queue (spec §9.1); for a
+        // device no driver binds it keeps the firmware's value (ADDR_ANY), but the vring is allocated.
+        if (mem && published !== (mem.da >>> 0))
+          report.diagnostics.push({
+            severity: "info",
+            code: "vring-da-unpublished",
+            path: `vdevs[${v.index}].vrings[${r.index}].da`,
+            message: `vdev${v.index} (virtio id ${v.id}) vring${r.index} is allocated at da ${hex(mem.da)}, but no virtio driver bound the device, so the table still holds ${hex(published)} (the kernel writes the vring da in find_vqs)`,
+          });
         return {
-          da: at(base + VRING_OFF.da),
+          da: mem ? mem.da : published,
           pa: mem?.va ? (mem.pa ?? mem.va.pa) : null,
           num: r.num,
           align: r.align,
@@ -113,10 +123,11 @@ export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
       step: err?.step ?? null,
       message: e instanceof Error ? e.message : String(e),
       ...(err?.field !== undefined ? { field: err.field } : {}),
+      ...(err?.teeError !== undefined ? { teeError: err.teeError } : {}),
     };
   }
   report.state = stateString(rproc.state);
-  report.diagnostics = [...rproc.diagnostics];
+  report.diagnostics = [...rproc.diagnostics, ...report.diagnostics];
   for (const e of rec.events)
     if (e.step === "load_segment" && e.args) report.segments.push(e.args as unknown as BootReport["segments"][number]);
   if (rproc.state === RprocState.RUNNING || rproc.state === RprocState.ATTACHED) {

@@ -59,6 +59,13 @@ test("class must be 32 or 64; 32-bit fields refuse offsets past 4 GiB", T, () =>
   assert.throws(() => buildCoreHeader({ class: 32, machine: 40, entry: 0, segments: [{ da: 2 ** 32, size: 1 }] }), (e: RprocError) => e.code === "EOVERFLOW");
   const many = Array.from({ length: 0xfffe }, () => ({ da: 0, size: 0 }));
   assert.throws(() => buildCoreHeader({ class: 64, machine: 183, entry: 0, segments: many }), (e: RprocError) => e.code === "EINVAL" && e.field === "segments.length");
+  // the section variant: fewer than SHN_LORESERVE-1 (0xfeff) sections, the null and STR_TBL ones included (spec §6.3)
+  const named = (n: number) => Array.from({ length: n }, () => ({ da: 0, size: 0, name: "s" }));
+  assert.equal(new DataView(buildSectionCoreHeader({ class: 32, machine: 40, entry: 0, segments: named(0xfefc) }).header.buffer).getUint16(48, true), 0xfefe);
+  assert.throws(
+    () => buildSectionCoreHeader({ class: 32, machine: 40, entry: 0, segments: named(0xfefd) }),
+    (e: RprocError) => e.code === "EINVAL" && e.field === "segments.length" && e.value === 0xfeff,
+  );
 });
 
 test("whole file and inline stream give the same bytes; stream reads are short in the header", T, () => {

@@ -253,11 +253,12 @@ export function buildSectionCoreHeader(layout: CoreLayout): CoreHeader {
   const cls = layout.class;
   const segs = layout.segments;
   const shnum = segs.length + 2;
-  if (shnum >= SHN_LORESERVE) {
-    throw new RprocError("EINVAL", `too many dump segments: ${shnum} sections (limit ${SHN_LORESERVE - 1})`, {
+  // Spec §6.3: fewer than SHN_LORESERVE-1 sections (the same margin as PN_XNUM-1 for program headers).
+  if (shnum >= SHN_LORESERVE - 1) {
+    throw new RprocError("EINVAL", `too many dump segments: ${shnum} sections (limit ${SHN_LORESERVE - 2})`, {
       field: "segments.length",
       value: shnum,
-      limit: SHN_LORESERVE - 1,
+      limit: SHN_LORESERVE - 2,
     });
   }
   segs.forEach((s, i) => {

@@ -45,17 +45,25 @@ export const STB_LOCAL = 0, STB_GLOBAL = 1, STB_WEAK = 2;
 
 export const ET_NAMES: Record<number, string> = { 0: "NONE", 1: "REL", 2: "EXEC", 3: "DYN", 4: "CORE" };
 
+/** readelf's names (binutils 2.40) for the cores remoteproc drivers boot, and a few hosts. */
 export const EM_NAMES: Record<number, string> = {
   0: "None",
   3: "Intel 80386",
   8: "MIPS R3000",
   20: "PowerPC",
+  21: "PowerPC64",
   40: "ARM",
+  45: "ARC",
   62: "Advanced Micro Devices X86-64",
+  93: "ARCompact",
   94: "Tensilica Xtensa Processor",
+  105: "Texas Instruments msp430 microcontroller",
+  106: "Analog Devices Blackfin",
   140: "Texas Instruments TMS320C6000 DSP family",
+  144: "TI PRU I/O processor",
   164: "QUALCOMM DSP6 Processor",
   183: "AArch64",
+  195: "ARCv2",
   243: "RISC-V",
 };
 
@@ -124,23 +132,55 @@ export function segmentFlagLetters(flags: number): string {
   return (flags & PF_R ? "R" : "") + (flags & PF_W ? "W" : "") + (flags & PF_X ? "X" : "");
 }
 
-/** Section flag letters in readelf's order (W A X M S I L O G T C E). */
-export function sectionFlagLetters(flags: number): string {
-  const order: [number, string][] = [
-    [SHF_WRITE, "W"],
-    [SHF_ALLOC, "A"],
-    [SHF_EXECINSTR, "X"],
-    [SHF_MERGE, "M"],
-    [SHF_STRINGS, "S"],
-    [SHF_INFO_LINK, "I"],
-    [SHF_LINK_ORDER, "L"],
-    [SHF_OS_NONCONFORMING, "O"],
-    [SHF_GROUP, "G"],
-    [SHF_TLS, "T"],
-    [SHF_COMPRESSED, "C"],
-    [SHF_EXCLUDE, "E"],
-  ];
+export const SHF_MASKOS = 0x0ff00000, SHF_MASKPROC = 0xf0000000;
+export const SHF_GNU_RETAIN = 0x00200000, SHF_GNU_MBIND = 0x01000000, SHF_ARM_PURECODE = 0x20000000;
+export const ELFOSABI_NONE = 0, ELFOSABI_GNU = 3, ELFOSABI_FREEBSD = 9;
+
+const SHF_LETTERS: Record<number, string> = {
+  [SHF_WRITE]: "W",
+  [SHF_ALLOC]: "A",
+  [SHF_EXECINSTR]: "X",
+  [SHF_MERGE]: "M",
+  [SHF_STRINGS]: "S",
+  [SHF_INFO_LINK]: "I",
+  [SHF_LINK_ORDER]: "L",
+  [SHF_OS_NONCONFORMING]: "O",
+  [SHF_GROUP]: "G",
+  [SHF_TLS]: "T",
+  [SHF_COMPRESSED]: "C",
+  [SHF_EXCLUDE]: "E",
+};
+
+/**
+ * Section flag letters exactly as `readelf -S` prints them (binutils'
+ * get_elf_section_flags): one letter per set bit, lowest bit first; the
+ * GNU/FreeBSD OS bits R and D, ARM's y (SHF_ARM_PURECODE); any other bit of
+ * SHF_MASKOS is one "o" and of SHF_MASKPROC one "p" (the rest of that mask is
+ * then consumed, so e.g. 0x30000000 is "p"); any other bit is "x", including
+ * each bit set in the high 32 bits of an ELF64 sh_flags (`high`).
+ */
+export function sectionFlagLetters(flags: number, machine: number = EM_NONE, osabi: number = ELFOSABI_NONE, high = 0): string {
+  let rest = flags >>> 0;
   let s = "";
-  for (const [bit, letter] of order) if ((flags & bit) !== 0) s += letter;
+  while (rest !== 0) {
+    const bit = (rest & -rest) >>> 0;
+    rest = (rest & ~bit) >>> 0;
+    const known = SHF_LETTERS[bit];
+    if (known !== undefined) s += known;
+    else if (machine === EM_ARM && bit === SHF_ARM_PURECODE) s += "y";
+    else if ((bit & SHF_MASKOS) !== 0) {
+      const gnu = osabi === ELFOSABI_GNU || osabi === ELFOSABI_FREEBSD;
+      if (gnu && bit === SHF_GNU_RETAIN) s += "R";
+      else if ((gnu || osabi === ELFOSABI_NONE) && bit === SHF_GNU_MBIND) s += "D";
+      else {
+        s += "o";
+        rest = (rest & ~SHF_MASKOS) >>> 0;
+      }
+    } else if ((bit & SHF_MASKPROC) !== 0) {
+      s += "p";
+      rest = (rest & ~SHF_MASKPROC) >>> 0;
+    } else s += "x";
+  }
+  for (let h = high >>> 0; h !== 0; h = (h & (h - 1)) >>> 0) s += "x";
   return s;
 }

@@ -39,6 +39,9 @@ function rejects(fn: () => unknown, code: string, field: string, message?: RegEx
     assert.ok(e instanceof RprocError, `expected RprocError, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
     assert.equal(e.field, field, e.message);
+    // The issue asks for the field, the value and the limit on every failure.
+    assert.notEqual(e.value, undefined, `${field}: no value`);
+    assert.notEqual(e.limit, undefined, `${field}: no limit`);
     if (message) assert.match(e.message, message);
     return true;
   });

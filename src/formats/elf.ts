@@ -74,6 +74,8 @@ export interface SectionHeader {
   type: number;
   /** Low 32 bits of sh_flags (every defined flag lives there). */
   flags: number;
+  /** High 32 bits of an ELF64 sh_flags (0 for ELF32): no flag is defined there, readelf shows each set bit as "x". */
+  flagsHigh: number;
   addr: U64;
   offset: number;
   size: number;
@@ -120,6 +122,14 @@ function einval(field: string, message: string, value?: number | bigint | string
   return new RprocError("EINVAL", message, { field, value, limit });
 }
 
+/** What an EINVAL on the identification bytes reports as `value` and `limit`. */
+const ELF_MAGIC_TEXT = "7f 45 4c 46";
+const CLASS_LIMIT = "1 (ELFCLASS32) or 2 (ELFCLASS64)";
+const DATA_LIMIT = "1 (ELFDATA2LSB) or 2 (ELFDATA2MSB)";
+function magicOf(bytes: Uint8Array): string {
+  return Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
 /** Reads a class-dependent word: u32 for ELF32, u64 for ELF64. */
 function word(v: ByteView, cls: 32 | 64, off: number, field: string): bigint {
   return cls === 32 ? BigInt(v.u32(off, field)) : v.u64(off, field);
@@ -132,12 +142,12 @@ function word(v: ByteView, cls: 32 | 64, off: number, field: string): bigint {
  * remoteproc host in mainline).
  */
 export function elfSanityCheck(bytes: Uint8Array | null | undefined, hostEndianness: Endianness = "little"): void {
-  if (bytes === null || bytes === undefined) throw einval("fw", "failed to load firmware");
+  if (bytes === null || bytes === undefined) throw einval("fw", "failed to load firmware", 0, EHDR_SIZE[32]);
   const size = bytes.byteLength;
   if (size < EHDR_SIZE[32]) throw einval("size", `Image is too small: size ${hex(size)} < ${hex(EHDR_SIZE[32])}`, size, EHDR_SIZE[32]);
-  if (!ELFMAG.every((b, i) => bytes[i] === b)) throw einval("e_ident.EI_MAG", "Image is corrupted (bad magic)");
+  if (!ELFMAG.every((b, i) => bytes[i] === b)) throw einval("e_ident.EI_MAG", "Image is corrupted (bad magic)", magicOf(bytes), ELF_MAGIC_TEXT);
   const cls = bytes[EI_CLASS]!;
-  if (cls !== ELFCLASS32 && cls !== ELFCLASS64) throw einval("e_ident.EI_CLASS", `Unsupported class: ${cls}`, cls);
+  if (cls !== ELFCLASS32 && cls !== ELFCLASS64) throw einval("e_ident.EI_CLASS", `Unsupported class: ${cls}`, cls, CLASS_LIMIT);
   if (cls === ELFCLASS64 && size < EHDR_SIZE[64]) {
     throw einval("size", `elf64 header is too small: size ${hex(size)} < ${hex(EHDR_SIZE[64])}`, size, EHDR_SIZE[64]);
   }
@@ -154,7 +164,7 @@ export function elfSanityCheck(bytes: Uint8Array | null | undefined, hostEndiann
   if (BigInt(size) < need) {
     throw einval("e_shoff", `Image is too small: e_shoff ${hex(shoff)} + section header ${hex(SHDR_SIZE[c])} > size ${hex(size)}`, hex(need), size);
   }
-  if (phnum === 0) throw einval("e_phnum", "No loadable segments", 0);
+  if (phnum === 0) throw einval("e_phnum", "No loadable segments", 0, 1);
   if (phoff > BigInt(size)) throw einval("e_phoff", `Firmware size is too small: e_phoff ${hex(phoff)} > size ${hex(size)}`, hex(phoff), size);
 }
 
@@ -167,15 +177,15 @@ const EHDR_OFF = {
 function parseHeader(bytes: Uint8Array): { header: ElfHeader; view: ByteView } {
   const size = bytes.byteLength;
   if (size < EHDR_SIZE[32]) throw einval("size", `Image is too small: size ${hex(size)} < ELF header ${hex(EHDR_SIZE[32])}`, size, EHDR_SIZE[32]);
-  if (!ELFMAG.every((b, i) => bytes[i] === b)) throw einval("e_ident.EI_MAG", "Image is corrupted (bad magic): not an ELF file");
+  if (!ELFMAG.every((b, i) => bytes[i] === b)) throw einval("e_ident.EI_MAG", "Image is corrupted (bad magic): not an ELF file", magicOf(bytes), ELF_MAGIC_TEXT);
   const clsByte = bytes[EI_CLASS]!;
-  if (clsByte !== ELFCLASS32 && clsByte !== ELFCLASS64) throw einval("e_ident.EI_CLASS", `Unsupported class: ${clsByte}`, clsByte);
+  if (clsByte !== ELFCLASS32 && clsByte !== ELFCLASS64) throw einval("e_ident.EI_CLASS", `Unsupported class: ${clsByte}`, clsByte, CLASS_LIMIT);
   const cls: 32 | 64 = clsByte === ELFCLASS32 ? 32 : 64;
   if (size < EHDR_SIZE[cls]) {
     throw einval("size", `elf64 header is too small: size ${hex(size)} < ${hex(EHDR_SIZE[cls])}`, size, EHDR_SIZE[cls]);
   }
   const data = bytes[EI_DATA]!;
-  if (data !== ELFDATA2LSB && data !== ELFDATA2MSB) throw einval("e_ident.EI_DATA", `Unsupported data encoding: ${data}`, data);
+  if (data !== ELFDATA2LSB && data !== ELFDATA2MSB) throw einval("e_ident.EI_DATA", `Unsupported data encoding: ${data}`, data, DATA_LIMIT);
   const endianness: Endianness = data === ELFDATA2LSB ? "little" : "big";
   const v = new ByteView(bytes, endianness);
   const o = EHDR_OFF[cls];
@@ -290,7 +300,8 @@ function parseSectionHeaders(v: ByteView, h: ElfHeader): SectionHeader[] {
     const c = h.class;
     const nameOffset = v.u32(base, f("sh_name"));
     const type = v.u32(base + 4, f("sh_type"));
-    const flags = c === 32 ? v.u32(base + 8, f("sh_flags")) : Number(v.u64(base + 8, f("sh_flags")) & 0xffffffffn);
+    const flags64 = c === 32 ? BigInt(v.u32(base + 8, f("sh_flags"))) : v.u64(base + 8, f("sh_flags"));
+    const flags = Number(flags64 & 0xffffffffn);
     const addr = word(v, c, c === 32 ? 12 + base : 16 + base, f("sh_addr"));
     const offset = word(v, c, c === 32 ? 16 + base : 24 + base, f("sh_offset"));
     const sz = word(v, c, c === 32 ? 20 + base : 32 + base, f("sh_size"));
@@ -307,6 +318,7 @@ function parseSectionHeaders(v: ByteView, h: ElfHeader): SectionHeader[] {
       nameOffset,
       type,
       flags: flags >>> 0,
+      flagsHigh: Number(flags64 >> 32n),
       addr: u64(addr),
       // A NOBITS or NULL section's offset and size are not bounded by the file.
       offset: asSafeNumber(u64(offset), f("sh_offset")),
@@ -339,7 +351,7 @@ function nameSections(bytes: Uint8Array, h: ElfHeader, sections: SectionHeader[]
   }
   const strtab = sections[h.shstrndx]!;
   if (strtab.type === SHT_NOBITS || strtab.type === SHT_NULL) {
-    throw einval("e_shstrndx", `e_shstrndx ${h.shstrndx}: section name table has no data in the file`, h.shstrndx);
+    throw einval("e_shstrndx", `e_shstrndx ${h.shstrndx}: section name table has no data in the file (sh_type ${strtab.type})`, strtab.type, "a section with file data");
   }
   const table = bytes.subarray(strtab.offset, strtab.offset + strtab.size);
   for (const s of sections) {

@@ -117,7 +117,8 @@ function parseHeader(v: ByteView): Pick<ResourceTable, "version" | "num" | "rese
   if (version !== 1) throw einval("resourceTable.ver", `unsupported fw ver: ${version}`, version, 1);
   const reserved: [number, number] = [v.u32(8, "resourceTable.reserved[0]"), v.u32(12, "resourceTable.reserved[1]")];
   if (reserved[0] !== 0 || reserved[1] !== 0) {
-    throw einval(`resourceTable.reserved[${reserved[0] !== 0 ? 0 : 1}]`, `non zero reserved bytes: ${hex(reserved[0])} ${hex(reserved[1])}`);
+    const i = reserved[0] !== 0 ? 0 : 1;
+    throw einval(`resourceTable.reserved[${i}]`, `non zero reserved bytes: ${hex(reserved[0])} ${hex(reserved[1])}`, reserved[i], 0);
   }
   const num = v.u32(4, "resourceTable.num");
   const need = TABLE_HDR_SIZE + 4 * num;
@@ -216,7 +217,8 @@ function parseVdev(v: ByteView, index: number, offset: number, avail: number): V
   }
   const reserved: [number, number] = [v.u8(body + o.reserved, `${p}.reserved[0]`), v.u8(body + o.reserved + 1, `${p}.reserved[1]`)];
   if (reserved[0] !== 0 || reserved[1] !== 0) {
-    throw einval(`${p}.reserved[${reserved[0] !== 0 ? 0 : 1}]`, `vdev rsc has non zero reserved bytes: ${hex(reserved[0])} ${hex(reserved[1])}`);
+    const i = reserved[0] !== 0 ? 0 : 1;
+    throw einval(`${p}.reserved[${i}]`, `vdev rsc has non zero reserved bytes: ${hex(reserved[0])} ${hex(reserved[1])}`, reserved[i], 0);
   }
   if (numOfVrings > RVDEV_NUM_VRINGS) {
     throw einval(`${p}.numOfVrings`, `too many vrings: ${numOfVrings} > ${RVDEV_NUM_VRINGS}`, numOfVrings, RVDEV_NUM_VRINGS);

@@ -18,7 +18,8 @@ export const EM_ARM = 40;
 function u16(b: Uint8Array, o: number): number {
   return b[o]! | (b[o + 1]! << 8);
 }
-function u32(b: Uint8Array, o: number): number {
+/** Little-endian u32 at `o`; callers have checked the bounds (the signed-image reader shares it). */
+export function u32(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
 
@@ -210,28 +211,38 @@ export interface SignerElfInfo {
 
 /** Program headers of an ELF32 for the signer; EINVAL-family errors name the input. */
 export function readSignerElf(img: Uint8Array, name: string): SignerElfInfo {
+  return readSignerElfFrom((off, len) => img.subarray(off, off + len), img.length, name);
+}
+
+/**
+ * The same from a file read piecewise (`read(off, len)` returns exactly those
+ * bytes; it is only called inside [0, size)): the streaming signer reads the
+ * ELF and program headers without loading the whole file.
+ */
+export function readSignerElfFrom(read: (off: number, len: number) => Uint8Array, size: number, name: string): SignerElfInfo {
   const field = name;
-  if (img.length < ELF32_EHDR_SIZE || img[0] !== 0x7f || img[1] !== 0x45 || img[2] !== 0x4c || img[3] !== 0x46) {
+  const eh = size >= ELF32_EHDR_SIZE ? read(0, ELF32_EHDR_SIZE) : new Uint8Array(0);
+  if (eh.length < ELF32_EHDR_SIZE || eh[0] !== 0x7f || eh[1] !== 0x45 || eh[2] !== 0x4c || eh[3] !== 0x46) {
     throw teeError("TEE_ERROR_BAD_FORMAT", `${name}: not an ELF file`, { field });
   }
-  if (img[4] !== 1 || img[5] !== 1) throw teeError("TEE_ERROR_BAD_FORMAT", `${name}: only little-endian ELF32 is supported (class ${img[4]}, data ${img[5]})`, { field });
-  const machine = u16(img, 18);
-  const phoff = u32(img, 28);
-  const phentsize = u16(img, 42);
-  const phnum = u16(img, 44);
+  if (eh[4] !== 1 || eh[5] !== 1) throw teeError("TEE_ERROR_BAD_FORMAT", `${name}: only little-endian ELF32 is supported (class ${eh[4]}, data ${eh[5]})`, { field });
+  const machine = u16(eh, 18);
+  const phoff = u32(eh, 28);
+  const phentsize = u16(eh, 42);
+  const phnum = u16(eh, 44);
   if (phnum > 0 && phentsize !== ELF32_PHDR_SIZE) throw teeError("TEE_ERROR_BAD_FORMAT", `${name}: e_phentsize ${phentsize} is not 32`, { field, value: phentsize });
   const phdrs: Elf32Phdr[] = [];
   for (let i = 0; i < phnum; i++) {
     const at = phoff + i * ELF32_PHDR_SIZE;
-    if (at + ELF32_PHDR_SIZE > img.length) {
-      throw teeError("TEE_ERROR_BAD_FORMAT", `${name}: program header ${i} at ${hex(at)} exceeds the file (${hex(img.length)} bytes)`, { field, value: at + 32, limit: img.length });
+    if (at + ELF32_PHDR_SIZE > size) {
+      throw teeError("TEE_ERROR_BAD_FORMAT", `${name}: program header ${i} at ${hex(at)} exceeds the file (${hex(size)} bytes)`, { field, value: at + 32, limit: size });
     }
-    const ph = readPhdr(img, at, i);
-    if (ph.offset + ph.filesz > img.length) {
-      throw teeError("TEE_ERROR_BAD_FORMAT", `${name}: program header ${i}: p_offset ${hex(ph.offset)} + p_filesz ${hex(ph.filesz)} exceeds file size ${hex(img.length)}`, {
+    const ph = readPhdr(read(at, ELF32_PHDR_SIZE), 0, i);
+    if (ph.offset + ph.filesz > size) {
+      throw teeError("TEE_ERROR_BAD_FORMAT", `${name}: program header ${i}: p_offset ${hex(ph.offset)} + p_filesz ${hex(ph.filesz)} exceeds file size ${hex(size)}`, {
         field,
         value: ph.offset + ph.filesz,
-        limit: img.length,
+        limit: size,
       });
     }
     phdrs.push(ph);

@@ -86,15 +86,22 @@ function u32le(v: number): Uint8Array {
   return b;
 }
 
+/** What the signed prefix needs to know of each image: its size (unpadded), type and hash entries. */
+export interface PrefixImage {
+  size: number;
+  type?: number;
+  /** hashTableEntries() of the image. */
+  hashTable: Uint8Array;
+}
+
 /**
- * The signed image as a list of chunks: header + TLVs + signature, then each
- * image (a view of the input, not a copy) and its zero padding. Writing the
- * chunks in order gives the file; no 32 MiB copy is needed to sign.
+ * Header + TLV area + signature (zero-padded): everything before the image
+ * area. Its length depends on the sizes only, never on the hash values.
  */
-export function encodeSignedImageParts(opts: EncodeOptions): Uint8Array[] {
+export function encodeSignedPrefix(opts: Omit<EncodeOptions, "images"> & { images: PrefixImage[] }): Uint8Array {
   const n = opts.images.length;
   if (n < 1 || n > 255) throw new RprocError("EINVAL", `signed image: ${n} images, must be 1..255`, { field: "images", value: n, limit: 255 });
-  const imgSizes = opts.images.map((im) => r8(im.bytes.length));
+  const imgSizes = opts.images.map((im) => r8(im.size));
   const imgLen = imgSizes.reduce((a, b) => a + b, 0);
   if (imgLen > 0xffffffff) throw new RprocError("EOVERFLOW", `signed image: images total ${hex(imgLen)} bytes, over 4 GiB`, { field: "img_len", value: imgLen });
 
@@ -106,12 +113,11 @@ export function encodeSignedImageParts(opts: EncodeOptions): Uint8Array[] {
   imgSizes.forEach((s, i) => sizes.set(u32le(s), 4 * i));
   tlv.add(TLV_IMGSIZE, sizes);
   tlv.add(TLV_HASHTYPE, Uint8Array.of(HASH_TYPE_SHA256));
-  const tables = opts.images.map((im) => hashTableEntries(im.bytes, im.phdrs));
-  const hashTable = new Uint8Array(tables.reduce((a, t) => a + t.length, 0));
+  const hashTable = new Uint8Array(opts.images.reduce((a, im) => a + im.hashTable.length, 0));
   let o = 0;
-  for (const t of tables) {
-    hashTable.set(t, o);
-    o += t.length;
+  for (const im of opts.images) {
+    hashTable.set(im.hashTable, o);
+    o += im.hashTable.length;
   }
   tlv.add(TLV_HASHTABLE, hashTable);
   if (opts.keyInfo !== undefined) tlv.add(TLV_PKEYINFO, opts.keyInfo);
@@ -138,12 +144,22 @@ export function encodeSignedImageParts(opts: EncodeOptions): Uint8Array[] {
     throw new RprocError("EINVAL", `signature is ${signature.length} bytes, expected ${opts.signLen}`, { field: "signature", value: signature.length, limit: opts.signLen });
   }
   prefix.set(signature, signOffset);
+  return prefix;
+}
+
+/**
+ * The signed image as a list of chunks: header + TLVs + signature, then each
+ * image (a view of the input, not a copy) and its zero padding. Writing the
+ * chunks in order gives the file; no 32 MiB copy is needed to sign.
+ */
+export function encodeSignedImageParts(opts: EncodeOptions): Uint8Array[] {
+  const prefix = encodeSignedPrefix({ ...opts, images: opts.images.map((im) => ({ size: im.bytes.length, type: im.type, hashTable: hashTableEntries(im.bytes, im.phdrs) })) });
   const parts: Uint8Array[] = [prefix];
-  opts.images.forEach((im, i) => {
+  for (const im of opts.images) {
     parts.push(im.bytes);
-    const pad = imgSizes[i]! - im.bytes.length;
+    const pad = r8(im.bytes.length) - im.bytes.length;
     if (pad > 0) parts.push(new Uint8Array(pad));
-  });
+  }
   return parts;
 }
 

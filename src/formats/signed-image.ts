@@ -12,7 +12,7 @@
 import { hex } from "../errors.js";
 import { teeError } from "./signed-image-errors.js";
 import { describeLegacyLayout } from "./signed-image-legacy.js";
-import type { Elf32Phdr } from "./signed-image-elf.js";
+import { u32 as u32le, type Elf32Phdr } from "./signed-image-elf.js";
 
 export const SIGNED_IMAGE_MAGIC = 0x3543a468;
 export const SIGNED_IMAGE_VERSION = 1;
@@ -63,10 +63,6 @@ const U32_MAX = 0xffffffff;
 /** Round up to a multiple of 8 (the format's ROUNDUP_64). Exact: may exceed 2^32, callers check. */
 export function r8(n: number): number {
   return Math.ceil(n / 8) * 8;
-}
-
-function u32le(b: Uint8Array, off: number): number {
-  return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
 }
 
 export interface SignedHeader {

@@ -4,7 +4,7 @@
  * loaded-table lookup. withDefaultOps() installs them when a driver has no
  * `load`; drivers that set `load` may reuse them one by one, as stm32_rproc does.
  */
-import { RprocError, hex } from "../errors.js";
+import { RprocError, hex, isRprocError } from "../errors.js";
 import {
   PT_LOAD,
   asSafeNumber,
@@ -28,10 +28,52 @@ const parsed = new WeakMap<Uint8Array, ElfFile>();
 export function firmwareElf(fw: Firmware): ElfFile {
   let elf = parsed.get(fw.data);
   if (!elf) {
-    elf = parseElf(fw.data);
+    elf = parseForLoader(fw.data);
     parsed.set(fw.data, elf);
   }
   return elf;
+}
+
+const SEGMENT_RANGE_FIELD = /^programHeaders\[\d+\]\.p_(filesz|offset)$/;
+
+/**
+ * parseElf, except for the file range of program headers. The kernel checks
+ * p_filesz <= p_memsz and p_offset + p_filesz <= size only in
+ * rproc_elf_load_segments, and only for the PT_LOAD segments it loads, so a
+ * board refuses such an image at `load` (after the resources were
+ * allocated) and boots it when the segment is one it skips (PT_NOTE,
+ * p_memsz 0). The rest of parseElf's hardening stays (those reads would be
+ * out of bounds in the kernel). Only a malformed image pays for the copy.
+ */
+function parseForLoader(bytes: Uint8Array): ElfFile {
+  try {
+    return parseElf(bytes);
+  } catch (e) {
+    if (!isRprocError(e) || !e.field || !SEGMENT_RANGE_FIELD.test(e.field)) throw e;
+  }
+  // Validate everything else on a copy whose program headers have no file contents ...
+  const copy = bytes.slice();
+  const dv = new DataView(copy.buffer, copy.byteOffset, copy.byteLength);
+  const is64 = copy[4] === 2;
+  const le = copy[5] !== 2;
+  const phoff = is64 ? Number(dv.getBigUint64(32, le)) : dv.getUint32(28, le);
+  const phnum = dv.getUint16(is64 ? 56 : 44, le);
+  const at = (i: number, off32: number, off64: number): number => phoff + i * (is64 ? 56 : 32) + (is64 ? off64 : off32);
+  const setWord = (off: number, v: bigint): void => (is64 ? dv.setBigUint64(off, v, le) : dv.setUint32(off, Number(v), le));
+  const getWord = (off: number): bigint => (is64 ? dv.getBigUint64(off, le) : BigInt(dv.getUint32(off, le)));
+  const raw: { offset: bigint; filesz: bigint }[] = [];
+  for (let i = 0; i < phnum; i++) {
+    const offAt = at(i, 4, 8);
+    const fileszAt = at(i, 16, 32);
+    // parseElf already proved the program header table lies inside the file.
+    raw.push({ offset: getWord(offAt), filesz: getWord(fileszAt) });
+    setWord(offAt, 0n);
+    setWord(fileszAt, 0n);
+  }
+  const elf = parseElf(copy);
+  // ... then give the loader the image's own values (beyond 2^53 they only need to exceed the file size).
+  const programHeaders = elf.programHeaders.map((ph, i) => ({ ...ph, offset: Number(raw[i]!.offset), filesz: Number(raw[i]!.filesz) }));
+  return { ...elf, bytes, programHeaders };
 }
 
 /**

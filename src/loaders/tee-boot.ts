@@ -4,8 +4,10 @@
  * format, as OpenAMP does, not by a flag. Returns nothing for other images.
  */
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
-import { resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
+import { DEFAULT_FIRMWARE_DIR } from "../core/firmware.js";
 import { RprocError } from "../errors.js";
+import { Platform } from "../platform/platform.js";
 import { isSignedImage } from "../formats/signed-image.js";
 import { parseEncryptionKey } from "../tee/encryption.js";
 import "./tee-loader.js";
@@ -33,8 +35,37 @@ function readKey(path: string, what: string): Uint8Array {
   }
 }
 
-export function teeBootOptions(firmwarePath: string, cwd: string, opts: { teeKey?: string; teeEncKey?: string } = {}): { driver: string; driverOptions: TeeDriverOptions } | undefined {
-  if (!isSignedImage(head(resolve(cwd, firmwarePath)))) return undefined;
+/**
+ * Where `rproc boot` will find the firmware, the way request_firmware does
+ * (src/core/firmware.ts): an explicit path as is, else along the search
+ * path (default: the platform's folder, then /lib/firmware). Only the first
+ * 4 bytes are read; a name found nowhere is left to request_firmware's error.
+ */
+function firmwareHead(firmware: string, cwd: string, searchPath: string[]): Uint8Array {
+  if (isAbsolute(firmware) || firmware.startsWith("./") || firmware.startsWith("../")) return head(resolve(cwd, firmware));
+  for (const dir of searchPath) {
+    const h = head(join(resolve(cwd, dir), firmware));
+    if (h.length > 0) return h;
+  }
+  return new Uint8Array(0);
+}
+
+function defaultSearchPath(platform: string | undefined): string[] {
+  let dir: string | undefined;
+  try {
+    dir = platform === undefined ? undefined : Platform.load(platform).dir;
+  } catch {
+    dir = undefined; // the boot itself reports a platform that does not load
+  }
+  return [...(dir !== undefined ? [dir] : []), DEFAULT_FIRMWARE_DIR];
+}
+
+export function teeBootOptions(
+  firmware: string,
+  cwd: string,
+  opts: { teeKey?: string; teeEncKey?: string; searchPath?: string[]; platform?: string } = {},
+): { driver: string; driverOptions: TeeDriverOptions } | undefined {
+  if (!isSignedImage(firmwareHead(firmware, cwd, opts.searchPath ?? defaultSearchPath(opts.platform)))) return undefined;
   const driverOptions: TeeDriverOptions = {};
   if (opts.teeKey !== undefined) driverOptions.publicKeyPem = readKey(resolve(cwd, opts.teeKey), "--tee-key");
   if (opts.teeEncKey !== undefined) driverOptions.encryptionKey = parseEncryptionKey(new TextDecoder().decode(readKey(resolve(cwd, opts.teeEncKey), "--tee-enc-key")), opts.teeEncKey);

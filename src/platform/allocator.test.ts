@@ -57,3 +57,27 @@ test("bad length and alignment are EINVAL", () => {
   const high = new PoolAllocator({ name: "high", pa: 2 ** 32 - 0x1000, size: 0x2000 });
   assert.equal(high.alloc(16, 2 ** 32), 2 ** 32);
 });
+
+test("allocCoherent: 2^order pages at a multiple of their size from the pool start (bitmap_find_free_region)", () => {
+  const a = new PoolAllocator(pool);
+  assert.equal(a.allocCoherent(0x40000), 0xa000_0000);
+  assert.equal(a.allocCoherent(0x10000), 0xa004_0000);
+  const v0 = a.allocCoherent(0x3000); // order 2: 0x4000
+  const v1 = a.allocCoherent(0x3000);
+  assert.deepEqual([v0, v1], [0xa005_0000, 0xa005_4000]);
+  assert.equal(a.allocCoherent(0x1000), 0xa005_8000);
+  assert.equal(a.inUse(), 0x40000 + 0x10000 + 0x8000 + 0x1000);
+  a.free(v0);
+  assert.equal(a.allocCoherent(0x800), 0xa005_0000, "a freed region is reused first");
+  assert.equal(a.allocCoherent(0x2000), 0xa005_2000, "order 1: the first free pair of pages at an even page of the pool");
+});
+
+test("allocCoherent: alignment is relative to the pool start; ENOMEM past the end or beyond the pool", () => {
+  const a = new PoolAllocator({ name: "odd", pa: 0x1000_1000, size: 0x5000 });
+  assert.equal(a.allocCoherent(0x1000), 0x1000_1000);
+  assert.equal(a.allocCoherent(0x2000), 0x1000_3000, "page 2 of the pool, not an absolute 0x2000 boundary");
+  assert.throws(() => a.allocCoherent(0x4000), (e: unknown) => e instanceof RprocError && e.code === "ENOMEM");
+  assert.throws(() => a.allocCoherent(0x6000), (e: unknown) => e instanceof RprocError && e.code === "ENOMEM");
+  assert.equal(a.allocCoherent(0x1000), 0x1000_2000);
+  assert.throws(() => a.allocCoherent(0), (e: unknown) => e instanceof RprocError && e.code === "EINVAL");
+});

@@ -7,6 +7,8 @@
 import { RprocError, hex } from "../errors.js";
 import type { ReservedPool } from "./types.js";
 
+const PAGE_SIZE = 4096;
+
 export class PoolAllocator {
   readonly pool: ReservedPool;
   /** Live allocations sorted by pa. */
@@ -43,6 +45,38 @@ export class PoolAllocator {
     });
   }
 
+  /**
+   * dma_alloc_coherent() from a device's shared-dma-pool (kernel/dma/coherent.c,
+   * __dma_alloc_from_coherent): the request is rounded up to 2^get_order(len)
+   * pages and bitmap_find_free_region() takes the first free run of that many
+   * pages at a multiple of its own size from the pool start. So on a board a
+   * 0x3000-byte vring occupies 0x4000 and the next allocation starts after it.
+   */
+  allocCoherent(len: number): number {
+    if (!Number.isSafeInteger(len) || len <= 0) {
+      throw new RprocError("EINVAL", `${this.pool.name}: allocation length ${String(len)} must be a positive integer`, { field: "len", value: String(len) });
+    }
+    const poolPages = Math.floor(this.pool.size / PAGE_SIZE);
+    let pages = 1;
+    while (pages * PAGE_SIZE < len) pages *= 2;
+    const region = pages * PAGE_SIZE;
+    if (len <= poolPages * PAGE_SIZE) {
+      for (let pos = 0; pos + pages <= poolPages; pos += pages) {
+        const start = this.pool.pa + pos * PAGE_SIZE;
+        const i = this.blocks.findIndex((b) => b.pa + b.len > start);
+        const next = i < 0 ? undefined : this.blocks[i];
+        if (next && next.pa < start + region) continue;
+        this.blocks.splice(i < 0 ? this.blocks.length : i, 0, { pa: start, len: region });
+        return start;
+      }
+    }
+    throw new RprocError(
+      "ENOMEM",
+      `${this.pool.name}: no free ${hex(region)}-byte region for ${hex(len)} bytes (dma_alloc_coherent rounds to 2^order pages; pool ${hex(this.pool.pa)} + ${hex(this.pool.size)}, ${hex(this.inUse())} in use)`,
+      { field: "len", value: len, limit: this.pool.size - this.inUse() },
+    );
+  }
+
   /** Release an allocation by the pa alloc() returned; EINVAL for anything else (double free included). */
   free(pa: number): void {
     const i = this.blocks.findIndex((b) => b.pa === pa);
@@ -55,7 +89,7 @@ export class PoolAllocator {
     this.blocks.splice(i, 1);
   }
 
-  /** Bytes currently allocated (excluding alignment padding). */
+  /** Bytes currently allocated (excluding alignment padding; a coherent allocation counts its whole 2^order region). */
   inUse(): number {
     return this.blocks.reduce((s, b) => s + b.len, 0);
   }

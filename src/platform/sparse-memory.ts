@@ -95,16 +95,7 @@ export class SparseMemory {
     let cur = pa;
     const end = pa + len;
     while (cur < end) {
-      let stop = end;
-      let target = cur;
-      for (const a of this.aliases) {
-        if (cur >= a.pa && cur < a.pa + a.size) {
-          stop = Math.min(stop, a.pa + a.size);
-          target = a.target + (cur - a.pa);
-        } else if (a.pa > cur && a.pa < stop) {
-          stop = a.pa;
-        }
-      }
+      const { stop, target } = this.aliasPiece(cur, end);
       const size = stop - cur;
       const last = out[out.length - 1];
       if (last && last.pa + last.size === target) last.size += size;
@@ -203,6 +194,25 @@ export class SparseMemory {
   }
 
   /**
+   * The piece [cur, stop) of [cur, end) with one alias mapping, and where
+   * cur lands (target): cut at the end of the alias cur is in, or at the
+   * start of the next alias.
+   */
+  private aliasPiece(cur: number, end: number): { stop: number; target: number } {
+    let stop = end;
+    let target = cur;
+    for (const a of this.aliases) {
+      if (cur >= a.pa && cur < a.pa + a.size) {
+        stop = Math.min(stop, a.pa + a.size);
+        target = a.target + (cur - a.pa);
+      } else if (a.pa > cur && a.pa < stop) {
+        stop = a.pa;
+      }
+    }
+    return { stop, target };
+  }
+
+  /**
    * Visit [pa, pa+len) as pieces that are contiguous inside one slab:
    * aliases are resolved once per alias boundary, then the canonical range
    * is cut at slab boundaries. `slab` is undefined for a slab that does not
@@ -217,18 +227,9 @@ export class SparseMemory {
     let done = 0;
     while (done < len) {
       const cur = pa + done;
-      // The piece of [cur, pa+len) with one alias mapping.
-      let stop = pa + len;
-      let target = cur;
-      for (const a of this.aliases) {
-        if (cur >= a.pa && cur < a.pa + a.size) {
-          stop = Math.min(stop, a.pa + a.size);
-          target = a.target + (cur - a.pa);
-        } else if (a.pa > cur && a.pa < stop) {
-          stop = a.pa;
-        }
-      }
-      const pieceEnd = done + (stop - cur);
+      const piece = this.aliasPiece(cur, pa + len);
+      let target = piece.target;
+      const pieceEnd = done + (piece.stop - cur);
       while (done < pieceEnd) {
         const key = Math.floor(target / SLAB_SIZE);
         const off = target - key * SLAB_SIZE;

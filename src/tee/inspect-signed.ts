@@ -304,6 +304,7 @@ function build(bytes: Uint8Array, file: string, options: InspectSignedOptions): 
     }
   });
 
+  overlapDiagnostics(work, diagnostics);
   const resourceTableImage = resourceTableDiagnostics(s, work, diagnostics);
   signatureDiagnostics(s, work, diagnostics, bytes);
 
@@ -342,6 +343,23 @@ function build(bytes: Uint8Array, file: string, options: InspectSignedOptions): 
  * whether the bytes landing there are hashed. Returns the image whose table
  * the TA reports (the first; a second is refused).
  */
+/** PT_LOADs of two images sharing device memory: rproc's TA refuses it (BAD_FORMAT); the C TA lets the later image overwrite. */
+function overlapDiagnostics(work: ImageWork[], out: Diagnostic[]): void {
+  for (const w of work) {
+    for (const ph of w.loads) {
+      if (ph.memsz === 0) continue;
+      for (const prev of work.slice(0, w.chunk.index)) {
+        const o = prev.loads.find((q) => q.memsz > 0 && ph.paddr < q.paddr + q.memsz && q.paddr < ph.paddr + ph.memsz);
+        if (o === undefined) continue;
+        out.push(
+          diag("error", "signed-segments-overlap", `signedImage.images[${w.chunk.index}].elf.segments[${ph.index}]`, `PT_LOAD [${hex(ph.paddr)}, ${hex(ph.paddr + ph.memsz)}) of image ${w.chunk.index} overlaps image ${prev.chunk.index}'s program header ${o.index} [${hex(o.paddr)}, ${hex(o.paddr + o.memsz)}): rproc's TA refuses the image (TEE_ERROR_BAD_FORMAT); OP-TEE's would let the later image overwrite the earlier one`),
+        );
+        break;
+      }
+    }
+  }
+}
+
 function resourceTableDiagnostics(s: SignedImage, work: ImageWork[], out: Diagnostic[]): number | null {
   const withTable = work.filter((w) => w.rsc !== undefined);
   if (withTable.length === 0) {

@@ -8,6 +8,11 @@
  * Differences from the C TA, all stricter, none changing an accepted image:
  *  - size sums are exact (the C code can wrap a u32 in ROUNDUP_64);
  *  - an image running past img_len (IMGSIZE sum) is refused (BAD_PARAMETERS);
+ *  - a PT_LOAD whose [p_paddr, +p_memsz) overlaps a segment of an earlier
+ *    image is refused (BAD_FORMAT): the C TA would let the later image
+ *    overwrite the earlier one. Checked after the segment's own hash check,
+ *    so a same-address segment with other content still gets the C TA's
+ *    TEE_ERROR_SECURITY;
  *  - image type 2 (encrypted ELF, our extension) is accepted only when the
  *    PTA reports PTA_RPROC_HWCAP_FMT_ENC_ELF; the ELF capability is tested as
  *    a bit (the C TA wants the format word to equal exactly ELF).
@@ -82,6 +87,19 @@ function segmentHash(table: HashEntry[], ph: Elf32Phdr, image: number): HashEntr
   return e;
 }
 
+/** Two images must not share device memory: the later one would silently replace part of the earlier one. */
+function refuseCrossImageOverlap(loaded: LoadedSegment[], ph: Elf32Phdr, image: number): void {
+  if (ph.memsz === 0) return;
+  const end = ph.paddr + ph.memsz;
+  const other = loaded.find((s) => s.image !== image && s.phdr.memsz > 0 && ph.paddr < s.phdr.paddr + s.phdr.memsz && s.phdr.paddr < end);
+  if (other === undefined) return;
+  throw teeError(
+    "TEE_ERROR_BAD_FORMAT",
+    `image ${image}: program header ${ph.index} [${hex(ph.paddr)}, ${hex(end)}) overlaps image ${other.image} program header ${other.phdr.index} [${hex(other.phdr.paddr)}, ${hex(other.phdr.paddr + other.phdr.memsz)})`,
+    { field: `images[${image}].elf.programHeaders[${ph.index}].p_paddr`, value: ph.paddr },
+  );
+}
+
 export function taLoadFirmware(pta: RprocPta, rprocId: number, buf: Uint8Array): LoadFwResult {
   // 1. The platform must load ELF images protected by a hash table.
   const caps = pta.hwCapabilities(rprocId);
@@ -127,6 +145,7 @@ export function taLoadFirmware(pta: RprocPta, rprocId: number, buf: Uint8Array):
       if (seg.phdr.filesz > 0) {
         pta.loadSegmentSha256(rprocId, seg.data, seg.phdr.paddr, entry.sha256, encrypted ? { algo: enc!.algo, iv: enc!.ivs[entry.index]! } : undefined);
       }
+      refuseCrossImageOverlap(result.segments, seg.phdr, i);
       if (seg.phdr.memsz > seg.phdr.filesz) pta.setMemory(rprocId, (seg.phdr.paddr + seg.phdr.filesz) >>> 0, seg.phdr.memsz - seg.phdr.filesz, 0);
       result.segments.push({ image: i, phdr: seg.phdr, hashEntry: entry.index, encrypted });
     }

@@ -224,3 +224,100 @@ test("a waiting boot aborted by its signal fails with EINTR and does not count",
   assert.equal(rproc.power, 0);
   await assert.rejects(rproc.setFirmware("x", { signal: AbortSignal.abort() }), (e: unknown) => e instanceof RprocError && e.code === "EINVAL");
 });
+
+test("devmem on a processor behind an IOMMU: mapped (with the fixed-da carveout), unmapped at shutdown", async () => {
+  const p = platformVariant("am64x", { hasIommu: true });
+  const { rproc, events } = makeRproc(p, fixture("am64x-r5f.elf"));
+  await rproc.boot();
+  assert.equal(rproc.state, RprocState.RUNNING);
+  // main UART0 devmem, then the fixed-da r5f-dma-pool carveout mapped at its da (no da-mismatch warning)
+  assert.deepEqual(rproc.mappings, [{ da: 0x02800000, len: 0x1000 }, { da: 0xa0000000, len: 0x40000 }]);
+  assert.ok(!rproc.diagnostics.some((d) => d.code === "carveout-da-mismatch"));
+  await rproc.shutdown();
+  assert.deepEqual(unwind(events).slice(-4), SHUTDOWN_UNWIND);
+  const kinds = events.filter((e) => e.step === "release").map((e) => String(e.args?.kind));
+  assert.equal(kinds.filter((k) => k === "mapping").length, 2);
+  assert.equal(kinds.filter((k) => k === "iommu_domain").length, 1);
+  assert.deepEqual(leftovers(rproc, events), []);
+});
+
+test("am64x: the R5F fixture without devmem lands where a board puts it (dma_alloc_coherent order rounding)", async () => {
+  const { rproc, events } = makeRproc(Platform.load("am64x"), fixture("am64x-r5f-nodevmem.elf"));
+  await rproc.boot();
+  const at = Object.fromEntries(rproc.carveouts.map((c) => [c.name, [c.da, c.pa, c.len]]));
+  assert.deepEqual(at, {
+    "r5f-dma-pool": [0xa0000000, 0xa0000000, 0x40000],
+    "r5f-scratch": [0xa0040000, 0xa0040000, 0x10000],
+    // vring_size(256, 4096) = 0x2806 -> PAGE_ALIGN 0x3000 -> order 2: each vring takes 0x4000 of the pool
+    vdev0vring0: [0xa0050000, 0xa0050000, 0x3000],
+    vdev0vring1: [0xa0054000, 0xa0054000, 0x3000],
+  });
+  // the table the firmware reads has them, with the notify ids the idr gives (0, 1: lowest free)
+  const t = rproc.tablePtr!;
+  assert.ok(!(t instanceof Uint8Array));
+  const v = rproc.rvdevs[0]!;
+  assert.deepEqual([t.u32(v.rscOffset + 24), t.u32(v.rscOffset + 24 + 12)], [0xa0050000, 0]);
+  assert.deepEqual([t.u32(v.rscOffset + 44), t.u32(v.rscOffset + 44 + 12)], [0xa0054000, 1]);
+  await rproc.shutdown();
+  assert.deepEqual(leftovers(rproc, events), []);
+});
+
+test("DMA memory comes back zeroed on the next boot, as dma_alloc_coherent returns it", async () => {
+  const p = Platform.load("am64x");
+  const { rproc } = makeRproc(p, tempFirmware(am64xTestImage()));
+  await rproc.boot();
+  const scratch = rproc.carveouts.find((c) => c.name === "scratch")!;
+  const pa = scratch.pa!;
+  scratch.va!.fill(0, scratch.len, 0x5a); // what the firmware left there
+  await rproc.shutdown();
+  await rproc.boot();
+  const again = rproc.carveouts.find((c) => c.name === "scratch")!;
+  assert.equal(again.pa, pa);
+  assert.deepEqual(again.va!.read(0, 16), new Uint8Array(16));
+  await rproc.shutdown();
+});
+
+test("notify ids are the lowest free ones (idr_alloc), reused after a vdev whose probe failed gave its id back", async () => {
+  // stm32mp157 registers vdev0vring0/1 (0x1000 each); let vdev1's vrings come from the vdev0buffer pool
+  const p = platformVariant("stm32mp157", { dmaPool: "vdev0buffer" });
+  const table = buildRscTable([
+    // vdev0: vring0 fits its registered carveout (id 0), vring1 needs 0x3000 > 0x1000: probe fails, id 0 is freed
+    { type: "vdev", id: 7, vrings: [{ da: 0xffffffff, align: 16, num: 16 }, { da: 0xffffffff, align: 4096, num: 256 }] },
+    { type: "vdev", id: 7, vrings: [{ da: 0xffffffff, align: 16, num: 16 }, { da: 0xffffffff, align: 16, num: 16 }] },
+  ]);
+  const img = buildElf32({ entry: 0x10000000, segments: [{ paddr: 0x10000000, data: table }], sections: [{ name: ".resource_table", addr: 0x10000000, data: table }] });
+  const { rproc, events } = makeRproc(p, tempFirmware(img));
+  await rproc.boot();
+  assert.ok(rproc.diagnostics.some((d) => d.code === "vdev-probe-failed"));
+  assert.deepEqual(rproc.rvdevs.map((v) => v.index), [1], "vdev1 keeps index 1: nb_vdev counted the failed one");
+  assert.deepEqual(rproc.rvdevs[0]!.vrings.map((r) => r.notifyid), [0, 1], "lowest free ids, not max + 1");
+  const t = rproc.tablePtr!;
+  assert.ok(!(t instanceof Uint8Array));
+  const v0 = 16 + 4 * 2 + 4; // body of the first vdev entry
+  // rproc_free_vring reset vdev0's vring0 in the table: da 0, notifyid -1
+  assert.deepEqual([t.u32(v0 + 24), t.u32(v0 + 24 + 12)], [0, 0xffffffff]);
+  await rproc.shutdown();
+  assert.deepEqual(leftovers(rproc, events), []);
+});
+
+test("a waiting shutdown or detach aborted by its signal fails with EINTR and keeps its reference", async () => {
+  const p = platformVariant("stm32mp157", { initiallyRunning: true, firmware: fixture("stm32mp15-m4.elf") });
+  const { rproc } = makeRproc(p, fixture("stm32mp15-m4.elf"));
+  await rproc.boot();
+  const calls: [string, (s: AbortSignal) => Promise<void>][] = [
+    ["rproc_shutdown", (s) => rproc.shutdown({ signal: s })],
+    ["rproc_detach", (s) => rproc.detach({ signal: s })],
+  ];
+  for (const [step, call] of calls) {
+    const unlock = await rproc.lock.lock();
+    const ac = new AbortController();
+    const pending = call(ac.signal);
+    ac.abort();
+    await rejects(pending, "EINTR", step);
+    unlock();
+    assert.equal(rproc.power, 1);
+    assert.equal(rproc.state, RprocState.ATTACHED);
+  }
+  await rproc.detach();
+  assert.equal(rproc.state, RprocState.DETACHED);
+});

@@ -258,3 +258,21 @@ test("panic notifier: only RUNNING/ATTACHED processors with ops.panic; the large
   await b.rproc.boot();
   assert.equal(rprocPanicNotify([a.rproc, b.rproc]), 500);
 });
+
+test("a crash reported during a boot that then fails is dropped (OFFLINE) and its wakeup hold relaxed", T, async () => {
+  const b = makeBoard();
+  b.rproc.ops.start = () => {
+    b.calls.push("start");
+    b.rproc.reportCrash(RprocCrashType.FATAL_ERROR); // lock held by rproc_boot
+    throw new RprocError("EIO", "start refused");
+  };
+  await assert.rejects(b.rproc.boot(), (e: RprocError) => e.code === "EIO");
+  await rprocCrashFlush(b.rproc);
+  assert.equal(b.rproc.state, RprocState.OFFLINE);
+  assert.equal(b.rproc.crashCnt, 0);
+  assert.equal(b.rproc.power, 0);
+  assert.equal(rprocCrashStatus(b.rproc).wakeupActive, false);
+  const end = b.events.find((e) => e.step === "rproc_crash_handler_work" && e.phase === "end");
+  assert.equal(end?.args?.handled, false);
+  assert.deepEqual(balance(b.events), { dump_segment: 0 });
+});

@@ -2,20 +2,10 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.js";
-import type { CliIO } from "../../src/cli/io.js";
-import { needsUnicorn } from "./helpers.js";
+import { ROOT, needsUnicorn, runCli } from "./helpers.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-async function rproc(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTTY: false, cwd: ROOT, env: {} };
-  const code = await main(args, io);
-  return { code, out, err };
-}
+const rproc = (args: string[]) => runCli(main, args);
 
 test("rproc boot --driver emulated shows the M4 firmware's own trace on stm32mp157", { skip: needsUnicorn }, async () => {
   const r = await rproc(["boot", "fixtures/emulated/fw-m4-stm32mp157.elf", "--platform", "stm32mp157", "--driver", "emulated"]);
@@ -44,13 +34,13 @@ test("rproc boot --run-ms must be a number (usage error)", async () => {
   assert.match(r.err, /--run-ms soon: not a non-negative integer/);
 });
 
-test("without libunicorn2: exit 1, the message names the Debian package, no stack trace", () => {
+test("without libunicorn2 (the library path points at a missing file): exit 1, the message names the Debian package, no stack trace", () => {
   const r = spawnSync(
     process.execPath,
     ["--import", "tsx", "src/cli/main.ts", "boot", "fixtures/emulated/fw-m4-stm32mp157.elf", "--platform", "stm32mp157", "--driver", "emulated"],
-    { cwd: ROOT, encoding: "utf8", env: { ...process.env, RPROC_UNICORN_LIB: "none" }, timeout: 60_000 },
+    { cwd: ROOT, encoding: "utf8", env: { ...process.env, RPROC_UNICORN_LIB: "/nonexistent/libunicorn.so.2" }, timeout: 60_000 },
   );
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /ENODEV at start: emulated driver needs the Unicorn 2 library .*libunicorn2/);
+  assert.match(r.stderr, /ENODEV at start: emulated driver needs the Unicorn 2 library \(\/nonexistent\/libunicorn\.so\.2\): install the Debian package libunicorn2/);
   assert.doesNotMatch(r.stderr + r.stdout, /\n\s+at /);
 });

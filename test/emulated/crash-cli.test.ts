@@ -8,22 +8,12 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/commands/crash.js";
-import type { CliIO } from "../../src/cli/io.js";
 import { defaultScheduler } from "../../src/drivers/emulated/index.js";
-import { M4_FW, R5_FW, fwLine, needsUnicorn } from "./helpers.js";
+import { M4_FW, R5_FW, ROOT, fwLine, needsUnicorn, runCli } from "./helpers.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const hasGdb = spawnSync("gdb-multiarch", ["--version"]).status === 0;
-
-async function crash(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTTY: false, cwd: ROOT, env: {} };
-  const code = await run(args, io);
-  return { code, out, err };
-}
+const crash = (args: string[]) => runCli(run, args);
 
 test("M4 --fault mmufault: crash type, PC, address, registers, dump with NT_PRSTATUS, recovery; gdb shows the faulting line", { skip: needsUnicorn }, async () => {
   const core = join(mkdtempSync(join(tmpdir(), "rproc-emu-crash-")), "core.elf");

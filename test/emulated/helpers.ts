@@ -9,7 +9,9 @@ import { Platform } from "../../src/platform/platform.js";
 import type { ProcessorDesc } from "../../src/platform/types.js";
 import { findSymbol, parseElf, segmentData, PT_LOAD, type ElfFile } from "../../src/formats/elf.js";
 import { unicornAvailable } from "../../src/drivers/emulated/unicorn.js";
+import type { CliIO } from "../../src/cli/io.js";
 
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const FIXTURES = fileURLToPath(new URL("../../fixtures/emulated/", import.meta.url));
 export const M4_FW = FIXTURES + "fw-m4-stm32mp157.elf";
 export const R5_FW = FIXTURES + "fw-r5-am64x.elf";
@@ -77,4 +79,13 @@ export function fwLine(marker: string): number {
   const hits = lines.flatMap((l, i) => (l.includes(marker) ? [i + 1] : []));
   if (hits.length !== 1) throw new Error(`fw.c has ${hits.length} lines with ${JSON.stringify(marker)}`);
   return hits[0]!;
+}
+
+/** Runs a CLI entry point (main or a command's run) in-process from the repository root, capturing what it prints. */
+export async function runCli(entry: (argv: string[], io: CliIO) => Promise<number>, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTTY: false, cwd: ROOT, env: {} };
+  const code = await entry(args, io);
+  return { code, out, err };
 }

@@ -101,19 +101,22 @@ export function failHostWrite(rproc: Rproc, nth: number): () => void {
   };
 }
 
-/** Make the n-th DMA allocation from the processor's pool fail with ENOMEM. */
+/** Make the n-th DMA allocation (dma_alloc_coherent) from the processor's pool fail with ENOMEM. */
 export function failDmaAlloc(rproc: Rproc, nth: number): () => void {
   const pool = rproc.processor.dmaPool;
   if (!pool) return () => {};
   const a = dmaAllocator(rproc.platform, pool);
-  const orig = a.alloc.bind(a);
+  const orig = a.allocCoherent.bind(a);
   let n = 0;
-  a.alloc = (len, align) => {
-    if (++n === nth) throw new RprocError("ENOMEM", `injected allocation failure ${nth}`);
-    return orig(len, align);
+  a.allocCoherent = (len) => {
+    if (++n === nth) {
+      rproc.emit("injected_fault", "info", { kind: "dma_alloc", nth });
+      throw new RprocError("ENOMEM", `injected allocation failure ${nth}`);
+    }
+    return orig(len);
   };
   return () => {
-    a.alloc = orig;
+    a.allocCoherent = orig;
   };
 }
 

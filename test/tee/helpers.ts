@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { Platform } from "../../src/platform/platform.js";
 import { loadVerifyKey } from "../../src/tee/crypto.js";
 import { PlatformPta } from "../../src/tee/platform-pta.js";
-import { RemoteprocTa } from "../../src/tee/ta.js";
+import { RemoteprocTa, TA_COMMAND_NAMES } from "../../src/tee/ta.js";
+import { TEE_RESULT, teeError } from "../../src/formats/signed-image-errors.js";
 
 /** CI checks out ../shared beside the repository. */
 export const VECTORS = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/vectors/optee");
@@ -51,3 +52,22 @@ export function makeTa(platformName = "stm32mp157", opts: { encryptionKey?: Uint
 }
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * Records every TA command by name and makes the nth call (counted per
+ * command over the TA's life) of `fail.cmd` fail with TEE_ERROR_GENERIC, as
+ * a transport or TA failure Linux would see as -EIO.
+ */
+export function recordTaCalls(ta: RemoteprocTa, fail?: { cmd: number; nth: number }): string[] {
+  const calls: string[] = [];
+  const seen = new Map<number, number>();
+  const real = ta.invoke.bind(ta);
+  (ta as { invoke: RemoteprocTa["invoke"] }).invoke = (s, cmd, pt, params) => {
+    const n = (seen.get(cmd) ?? 0) + 1;
+    seen.set(cmd, n);
+    calls.push(TA_COMMAND_NAMES[cmd]!);
+    if (fail !== undefined && fail.cmd === cmd && fail.nth === n) return { result: TEE_RESULT.TEE_ERROR_GENERIC, error: teeError("TEE_ERROR_GENERIC", "injected TA failure") };
+    return real(s, cmd, pt, params);
+  };
+  return calls;
+}

@@ -6,6 +6,7 @@ import { TEE_RESULT } from "../../src/formats/signed-image-errors.js";
 import { loadSigningKey } from "../../src/tee/crypto.js";
 import { signFirmware } from "../../src/tee/sign.js";
 import { verifySignedImage } from "../../src/tee/verify.js";
+import { inspectSignedImage } from "../../src/tee/inspect-signed.js";
 import { TA_RPROC_CMD_LOAD_FW, TEE_PARAM_TYPE_MEMREF_INPUT, TEE_PARAM_TYPE_VALUE_INPUT, teeParamTypes } from "../../src/tee/ta.js";
 import { RSA_VECTORS, VECTORS, expected, makeTa, vector } from "./helpers.js";
 
@@ -111,4 +112,41 @@ test("multi-image vector: every byte change inside the second image's (fw_aux_a)
     }
   }
   assert.equal(n, 2 * segs.reduce((a, s) => a + s.p_filesz, 0));
+});
+
+test("two images whose segments overlap at different addresses are refused (BAD_FORMAT), by the TA and by verify", () => {
+  const rsa = loadSigningKey(key("keys/rsa2048_priv.pem"));
+  const m4 = key("fw_demo_m4.elf");
+  const aux = key("fw_aux_a.elf");
+  const ph = aux.readUInt32LE(28);
+  const moved = (paddr: number) => {
+    const b = Buffer.from(aux);
+    b.writeUInt32LE(paddr, ph + 8);
+    b.writeUInt32LE(paddr, ph + 12);
+    return b;
+  };
+  // Control: the aux image where it was linked loads beside the M4 image.
+  const { ta } = makeTa();
+  const s = ta.openSession(teeParamTypes(TEE_PARAM_TYPE_VALUE_INPUT), [{ a: 0 }]);
+  const ok = signFirmware([{ name: "m4", bytes: m4 }, { name: "aux", bytes: aux }], { key: rsa });
+  assert.equal(ta.invoke(s, TA_RPROC_CMD_LOAD_FW, PT_LOAD, [{ a: 0 }, { buffer: ok }]).result, 0);
+  // 0x10000080: over the M4 image's .data; 0x10000400: over its .bss (p_memsz); 0x10000490: just past it (fine).
+  for (const [paddr, refused] of [[0x10000080, true], [0x10000400, true], [0x10000490, false]] as [number, boolean][]) {
+    const img = signFirmware([{ name: "m4", bytes: m4 }, { name: "aux", bytes: moved(paddr) }], { key: rsa });
+    const t = makeTa();
+    const s2 = t.ta.openSession(teeParamTypes(TEE_PARAM_TYPE_VALUE_INPUT), [{ a: 0 }]);
+    const r = t.ta.invoke(s2, TA_RPROC_CMD_LOAD_FW, PT_LOAD, [{ a: 0 }, { buffer: img }]);
+    const v = verifySignedImage(img, key("keys/rsa2048_pub.pem"));
+    if (refused) {
+      assert.equal(r.error?.teeError, "TEE_ERROR_BAD_FORMAT", `${paddr.toString(16)}: ${r.error?.message}`);
+      assert.equal(r.error?.field, "images[1].elf.programHeaders[0].p_paddr");
+      assert.equal(v.error?.teeError, "TEE_ERROR_BAD_FORMAT");
+      assert.equal(t.ta.state(0), "OFF");
+      assert.ok(inspectSignedImage(img).diagnostics.some((d) => d.code === "signed-segments-overlap" && d.path === "signedImage.images[1].elf.segments[0]"));
+    } else {
+      assert.equal(r.result, 0, `${paddr.toString(16)}: ${r.error?.message}`);
+      assert.equal(v.valid, true);
+      assert.ok(!inspectSignedImage(img).diagnostics.some((d) => d.code === "signed-segments-overlap"));
+    }
+  }
 });

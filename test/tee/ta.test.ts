@@ -122,3 +122,24 @@ test("without a firewall the host keeps access (upstream STM32MP1)", () => {
   assert.equal(load(ta, s, vector("fw_demo_m4.rsa2048.bin")).result, 0);
   assert.equal(platform.hostRead(0x38000000, 4).length, 4);
 });
+
+test("encrypted image: the TA checks the ciphertext hash, then decrypts in place; without the platform key it refuses the image type", () => {
+  const key = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
+  const elf = readFileSync(resolve(VECTORS, "fw_demo_m4.elf"));
+  const priv = loadSigningKey(readFileSync(resolve(VECTORS, "keys/rsa2048_priv.pem")));
+  const enc = signFirmware([{ name: "m4", bytes: elf }], { key: priv, encryptKey: key });
+  const plain = makeTa("stm32mp157");
+  assert.equal(load(plain.ta, open(plain.ta), enc).error?.teeError, "TEE_ERROR_BAD_FORMAT");
+  const { ta, platform } = makeTa("stm32mp157", { encryptionKey: key });
+  const s = open(ta);
+  assert.equal(load(ta, s, enc).result, 0);
+  assert.deepEqual(Buffer.from(platform.secureRead(0x38000000, 92)), elf.subarray(0x1000, 0x1000 + 92), "segment 0 decrypted in RETRAM");
+  assert.deepEqual(Buffer.from(platform.secureRead(0x10000000, 144)), elf.subarray(0x2000, 0x2000 + 144), "segment 1 (with the resource table) decrypted");
+  assert.deepEqual(rsc(ta, s), { result: 0, pa: 0x10000000, size: 140 });
+  // A flipped ciphertext byte fails the hash before anything is decrypted, and the destination is wiped.
+  const bad = Uint8Array.from(enc);
+  bad[bad.length - 9360 + 0x1000 + 5] ^= 1;
+  const t2 = makeTa("stm32mp157", { encryptionKey: key });
+  assert.equal(load(t2.ta, open(t2.ta), bad).error?.teeError, "TEE_ERROR_SECURITY");
+  assert.ok(t2.platform.secureRead(0x38000000, 92).every((b) => b === 0));
+});

@@ -113,13 +113,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       ...(values.processor !== undefined ? { processor: values.processor } : {}),
       ...(searchPath !== undefined ? { searchPath } : {}),
       // A signed image boots through the TEE driver (src/loaders/tee-boot.ts).
-      ...teeBootOptions(firmware, io.cwd, { teeKey: values["tee-key"], teeEncKey: values["tee-enc-key"] }),
+      ...teeBootOptions(firmware, io.cwd, { teeKey: values["tee-key"], teeEncKey: values["tee-enc-key"], searchPath, platform: values.platform.includes("/") || values.platform.endsWith(".json") ? resolve(io.cwd, values.platform) : values.platform }),
       ...(values.driver !== undefined ? { driver: values.driver } : {}),
       ...(runMs !== undefined ? { runMs } : {}),
     });
   } catch (e) {
     // Platform or processor the user named does not exist / does not parse: a usage problem.
     if (isRprocError(e)) {
+      if (values.json) io.stdout(JSON.stringify({ error: { code: e.code, step: null, message: e.message, ...(e.field !== undefined ? { field: e.field } : {}) } }, null, 2) + "\n");
       io.stderr(`rproc boot: ${e.code}: ${e.message}\n`);
       return EXIT_USAGE;
     }

@@ -147,11 +147,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   });
   let failure: { code: string; message: string; step?: string } | undefined;
   let written: { path: string; bytes: number } | undefined;
+  let writeFailed = false;
+  // Whether the crash was injected: a boot that fails never gets that far, and the report must not read as a crash.
+  let injected = false;
   try {
     await rproc.boot();
     await recoveryStore(rproc, recovery);
     coredumpStore(rproc, coredump);
     const from = events.length;
+    injected = true;
     if (!emulated) driver.sim.crash(type);
     else if (fault !== undefined && commandDa !== undefined) await injectFixtureFault(rproc, commandDa, fault, waitMs);
     else if (rprocCrashStatus(rproc).reports === 0) await waitForCrash(rproc, waitMs);
@@ -170,7 +174,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       for (const e of events.slice(from)) if (MILESTONES.has(e.step) && e.phase !== "end") io.stdout(formatEvent(e) + "\n");
     }
     const dump = rproc.lastDump;
-    if (dump && values.output) written = { path: resolve(io.cwd, values.output), bytes: writeDumpFile(dump, resolve(io.cwd, values.output)) };
+    if (dump && values.output) {
+      try {
+        written = { path: resolve(io.cwd, values.output), bytes: writeDumpFile(dump, resolve(io.cwd, values.output)) };
+      } catch (e) {
+        writeFailed = true;
+        throw e;
+      }
+    }
   } catch (e) {
     if (!isRprocError(e)) throw e;
     failure = { code: e.code, message: e.message, ...(e.step ? { step: e.step } : {}) };
@@ -207,7 +218,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     processor: rproc.processor.name,
     firmware: rproc.firmware,
     driver: emulated ? "emulated" : "sim",
-    crash: { type: crashTypeString(reportedType), crashCnt: rproc.crashCnt },
+    crash: { type: crashTypeString(reportedType), crashCnt: rproc.crashCnt, injected },
     fault: emuFault
       ? {
           kind: emuFault.kind,
@@ -242,7 +253,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   };
   if (values.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
   else {
-    const lines = [`crash: ${report.crash.type} in ${rproc.name} (crash #${rproc.crashCnt}), recovery ${recovery}, coredump ${coredump}`];
+    const lines = injected
+      ? [`crash: ${report.crash.type} in ${rproc.name} (crash #${rproc.crashCnt}), recovery ${recovery}, coredump ${coredump}`]
+      : [`no crash injected: the boot failed${failure?.step ? ` at ${failure.step}` : ""}`];
     if (emuFault) {
       lines.push(`fault: ${emuFault.kind} at pc ${hex(emuFault.pc)}${emuFault.address !== undefined ? `, ${emuFault.access ?? "access"} of ${hex(emuFault.address)}` : ""}: ${emuFault.message}`);
       const regs = Object.entries(emuFault.registers.regs).map(([k, v]) => `${k.padStart(6)} ${hex(v).padEnd(10)}`);
@@ -253,8 +266,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       for (const s of dump.segments) lines.push(`  da ${hex(s.da)} size ${hex(s.size)}${s.name ? " " + s.name : ""}`);
       if (written) lines.push(`written to ${written.path}`);
     } else if (noDump) lines.push(`coredump: none: ${noDump}`);
-    else if (wantDump) lines.push("coredump: none");
-    if (values.output && !written) lines.push(`nothing written to ${values.output}: there is no dump`);
+    else if (wantDump && injected) lines.push("coredump: none");
+    if (values.output && !written) lines.push(`nothing written to ${values.output}: ${writeFailed ? "the write failed (error below)" : "there is no dump"}`);
     for (const d of report.diagnostics) lines.push(`${d.severity}: ${d.message}`);
     if (report.error) lines.push(`error: ${report.error.code}: ${report.error.message}`);
     lines.push(`state: ${report.state} (expected ${report.expectedState})`);

@@ -3,13 +3,14 @@
  * signed image, byte-compatible with optee_os scripts/sign_rproc_fw.py.
  */
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { RprocError } from "../../errors.js";
-import { parseSignedImage, tlvName } from "../../formats/signed-image.js";
+import { IMG_TYPE_ELF, SIGNED_HEADER_SIZE, TLV_IMGTYPE, listTlvs, r8, tlvName } from "../../formats/signed-image.js";
 import { loadSigningKey, type KeyType } from "../../tee/crypto.js";
 import { parseEncryptionKey } from "../../tee/encryption.js";
-import { parsePlatformTlvs, signFirmware } from "../../tee/sign.js";
+import { parsePlatformTlvs, signFirmwareParts } from "../../tee/sign.js";
+import { signFirmwareFiles, writeChunksToFile } from "../../tee/sign-file.js";
 import type { CliIO } from "../io.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
 
@@ -93,36 +94,53 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   try {
     const key = loadSigningKey(readInput(io, args.key!, "key"), { password: args.password, keyType: args.keyType, source: args.key });
-    const out = signFirmware(
-      args.inputs.map((p) => ({ name: p, bytes: readInput(io, p, "ELF") })),
-      {
-        key,
-        keyInfo: args.keyInfo === undefined ? undefined : readInput(io, args.keyInfo, "key info"),
-        platformTlvs: parsePlatformTlvs(args.platTlvs),
-        encryptKey: args.encryptKey === undefined ? undefined : parseEncryptionKey(new TextDecoder().decode(readInput(io, args.encryptKey, "encryption key")), args.encryptKey),
-      },
-    );
+    const signOpts = {
+      key,
+      keyInfo: args.keyInfo === undefined ? undefined : readInput(io, args.keyInfo, "key info"),
+      platformTlvs: parsePlatformTlvs(args.platTlvs),
+    };
     const outPath = resolve(io.cwd, args.out!);
-    try {
-      writeFileSync(outPath, out);
-    } catch (e) {
-      throw new RprocError("EIO", `cannot write ${args.out}: ${(e as Error).message}`, { field: "out", cause: e });
+    let prefix: Uint8Array;
+    let size: number;
+    let inputSizes: number[];
+    if (args.encryptKey === undefined) {
+      // Streamed file to file (src/tee/sign-file.ts): the inputs are never held in memory whole.
+      const inputs = args.inputs.map((p) => ({ name: p, path: resolve(io.cwd, p) }));
+      ({ prefix, size, imageSizes: inputSizes } = signFirmwareFiles(inputs, outPath, signOpts));
+    } else {
+      // Encryption rewrites the segment bytes: in memory, written as the signer's chunks (no concatenation).
+      const inputs = args.inputs.map((p) => ({ name: p, bytes: readInput(io, p, "ELF") }));
+      const encryptKey = parseEncryptionKey(new TextDecoder().decode(readInput(io, args.encryptKey, "encryption key")), args.encryptKey);
+      const parts = signFirmwareParts(inputs, { ...signOpts, encryptKey });
+      size = writeChunksToFile(outPath, parts);
+      prefix = parts[0]!;
+      inputSizes = inputs.map((i) => i.bytes.length);
     }
-    const img = parseSignedImage(out);
+    const dv = new DataView(prefix.buffer, prefix.byteOffset, SIGNED_HEADER_SIZE);
+    const header = { tlvLen: dv.getUint32(8, true), signLen: dv.getUint32(12, true), imgLen: dv.getUint32(16, true) };
+    const signOffset = SIGNED_HEADER_SIZE + r8(header.tlvLen);
+    const tlvs = listTlvs(prefix.subarray(SIGNED_HEADER_SIZE, signOffset), header.tlvLen);
+    const imgTypes = tlvs.find((t) => t.type === TLV_IMGTYPE)?.value ?? new Uint8Array(0);
+    let offset = signOffset + r8(header.signLen);
+    const images = args.inputs.map((name, i) => {
+      const entry = { input: name, type: imgTypes[i] ?? IMG_TYPE_ELF, offset, size: r8(inputSizes[i]!) };
+      offset += entry.size;
+      return entry;
+    });
     const report = {
       output: args.out,
-      size: out.length,
-      sha256: createHash("sha256").update(out).digest("hex"),
+      size,
+      signedDigest: createHash("sha256").update(prefix.subarray(0, signOffset)).digest("hex"),
       signType: key.type === "RSA" ? "RSA PKCS#1 v1.5 SHA-256" : "ECDSA P-256 SHA-256",
-      header: { tlvLen: img.layout.header.tlvLen, signLen: img.layout.header.signLen, imgLen: img.layout.header.imgLen },
-      images: img.images.map((im, i) => ({ input: args.inputs[i], type: im.type, offset: im.fileOffset, size: im.size })),
-      tlvs: img.tlvs.map((t) => ({ type: t.type, name: tlvName(t.type), length: t.length })),
+      header,
+      images,
+      tlvs: tlvs.map((t) => ({ type: t.type, name: tlvName(t.type), length: t.length })),
       encrypted: args.encryptKey !== undefined,
     };
     if (args.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
     else {
       io.stdout(`${report.output}: ${report.size} bytes, ${report.signType}, ${report.images.length} image(s)${report.encrypted ? ", encrypted (AES-256-CTR)" : ""}\n`);
-      io.stdout(`  sha256 ${report.sha256}\n`);
+      io.stdout(`  signed SHA-256 (header + TLVs) ${report.signedDigest}\n`);
     }
     return EXIT_OK;
   } catch (e) {

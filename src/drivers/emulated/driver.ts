@@ -13,7 +13,7 @@
  * crash type; the registers at the fault go to the next coredump as an
  * NT_PRSTATUS note.
  */
-import { RprocError, hex } from "../../errors.js";
+import { hex } from "../../errors.js";
 import { diag } from "../../diagnostics.js";
 import type { CoreRegisters } from "../../formats/core-file-prstatus.js";
 import type { RprocOps } from "../../core/ops.js";
@@ -25,10 +25,13 @@ import { loadUnicorn } from "./unicorn.js";
 import { EmulatedMachine, type CoreFault, type FaultKind } from "./machine.js";
 import { defaultScheduler, type SliceScheduler, type SliceTask } from "./scheduler.js";
 import { EM_AARCH64 } from "./core-kind.js";
+import { SliceBudget } from "./slice-budget.js";
 
 export interface EmulatedDriverOptions {
-  /** Instructions per slice (default 1,000,000: a few milliseconds of host time). */
+  /** Most instructions per slice (default 1,000,000). */
   sliceInsns?: number;
+  /** Host time a slice aims at, in ms (default 4): the budget follows the core's measured speed, so the event loop is never held longer than about this per core. */
+  sliceMs?: number;
   /** Platform time: instructions per millisecond, for watchdog timeouts (default 100,000, a 100 MHz core at one instruction per cycle). */
   insnsPerMs?: number;
   scheduler?: SliceScheduler;
@@ -36,6 +39,7 @@ export interface EmulatedDriverOptions {
 }
 
 export const DEFAULT_SLICE_INSNS = 1_000_000;
+export const DEFAULT_SLICE_MS = 4;
 export const DEFAULT_INSNS_PER_MS = 100_000;
 
 interface CoreState {
@@ -79,11 +83,10 @@ export function crashTypeOf(kind: FaultKind): RprocCrashType {
 /** Emulated-core ops over a platform driver's ops. */
 export function emulatedOps(base: RprocOps, options: EmulatedDriverOptions = {}): RprocOps {
   const sliceInsns = options.sliceInsns ?? DEFAULT_SLICE_INSNS;
+  const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
   const insnsPerMs = options.insnsPerMs ?? DEFAULT_INSNS_PER_MS;
   const scheduler = options.scheduler ?? defaultScheduler;
-  if (!Number.isSafeInteger(sliceInsns) || sliceInsns <= 0) {
-    throw new RprocError("EINVAL", `emulated driver: sliceInsns ${sliceInsns} must be a positive integer`, { field: "sliceInsns", value: sliceInsns });
-  }
+  new SliceBudget(sliceInsns, sliceMs); // validates both options now, not at the first start
 
   const halt = (s: CoreState): void => {
     if (s.task) scheduler.remove(s.task);
@@ -133,11 +136,15 @@ export function emulatedOps(base: RprocOps, options: EmulatedDriverOptions = {})
       rprocCoredumpSetElfInfo(rproc, machine.info.elfMachine === EM_AARCH64 ? 64 : 32, machine.info.elfMachine);
     }
     s.machine = machine;
-    rproc.emit("emulated_start", "info", { core: machine.info.kind, bootaddr: hex(bootaddr), sliceInsns, unicorn: lib.version });
+    rproc.emit("emulated_start", "info", { core: machine.info.kind, bootaddr: hex(bootaddr), sliceInsns, sliceMs, unicorn: lib.version });
+    const budget = new SliceBudget(sliceInsns, sliceMs);
     const task: SliceTask = {
       runSlice: () => {
         if (s.machine !== machine) return false;
-        const fault = machine.runSlice(sliceInsns);
+        const insns = budget.insns;
+        const t0 = performance.now();
+        const fault = machine.runSlice(insns);
+        budget.update(insns, performance.now() - t0);
         if (!fault) return true;
         onFault(rproc, s, fault);
         return false;

@@ -17,10 +17,11 @@ export function createEmulatedDriver(options: EmulatedDriverOptions = {}): Rproc
 
 registerDriver("emulated", (ctx) => createEmulatedDriver((ctx.options ?? {}) as EmulatedDriverOptions));
 
-export { emulatedOps, lastCrash, lastCrashRegisters, emulatedMachine, crashTypeOf, DEFAULT_SLICE_INSNS, DEFAULT_INSNS_PER_MS } from "./driver.js";
+export { emulatedOps, lastCrash, lastCrashRegisters, emulatedMachine, crashTypeOf, DEFAULT_SLICE_INSNS, DEFAULT_SLICE_MS, DEFAULT_INSNS_PER_MS } from "./driver.js";
 export type { EmulatedDriverOptions } from "./driver.js";
 export type { CoreFault, FaultKind } from "./machine.js";
 export { SliceScheduler, defaultScheduler } from "./scheduler.js";
 export { loadUnicorn, unicornAvailable, UNICORN_PACKAGE } from "./unicorn.js";
 export { COMMAND_WORD, FIXTURE_FAULTS, commandWordAddress, injectFixtureFault, isFixtureFault, waitForCrash } from "./fault-command.js";
 export type { FixtureFault } from "./fault-command.js";
+export { SliceBudget, MIN_SLICE_INSNS, FIRST_SLICE_INSNS } from "./slice-budget.js";

@@ -234,3 +234,84 @@ test("unmodelled peripherals read as zero and are reported once per address, not
     }
   }
 });
+
+test("Cortex-M reset takes SP and PC from the vector table at da 0, not from the boot address", { skip: needsUnicorn }, () => {
+  const p = Platform.load("stm32mp157");
+  const proc = stm32WithWatchdog(p);
+  const elf = loadElf(M4_FW);
+  loadSegments(p, proc, elf);
+  const vectors = p.memory.read(p.daToPa(proc, 0, 8)!, 8);
+  const sp = new DataView(vectors.buffer, vectors.byteOffset).getUint32(0, true);
+  // A boot address that is not the reset handler: an M-profile core ignores it.
+  const machine = new EmulatedMachine(loadUnicorn(), {
+    platform: p,
+    processor: proc,
+    bootaddr: symbol(elf, "fault_handler").addr | 1,
+    insnsPerMs: 10_000,
+    onFirmwareKick: () => {},
+    onUnmodelled: () => {},
+  });
+  try {
+    assert.equal(sp, 0x1003f000);
+    assert.equal(machine.registers().regs.r13, sp, "SP = vector[0]");
+    assert.equal(machine.runSlice(300_000), undefined);
+    assert.match(readTrace(p, proc, symbol(elf, "trace_buf").addr), /^rproc emulated fixture cortex-m4\/stm32mp157 up\n/, "PC = vector[1], the reset handler");
+  } finally {
+    machine.close();
+  }
+});
+
+for (const core of ["cortex-m7", "cortex-m33"] as const) {
+  test(`${core}: the same Thumb-2 image resets from the vector table and runs`, { skip: needsUnicorn }, () => {
+    const p = Platform.load("stm32mp157");
+    const r = rig(p, { ...stm32WithWatchdog(p), core }, M4_FW);
+    try {
+      assert.equal(r.machine.info.kind, core);
+      assert.equal(r.machine.runSlice(300_000), undefined);
+      assert.match(r.trace(), /^rproc emulated fixture cortex-m4\/stm32mp157 up\n/);
+    } finally {
+      r.machine.close();
+    }
+  });
+}
+
+for (const [name, fw, platform, processor, pcReg] of [
+  ["cortex-r5", R5_FW, "am64x", "r5f0_0", "r15"],
+  ["cortex-a53", A53_FW, A53_PLATFORM, "a53", "pc"],
+] as const) {
+  test(`${name} starts at the boot address it is given`, { skip: needsUnicorn }, () => {
+    const p = Platform.load(platform);
+    const proc = p.processor(processor);
+    const elf = loadElf(fw);
+    loadSegments(p, proc, elf);
+    const idle = symbol(elf, "fault_handler"); // an endless nop loop: started there, the firmware never writes its banner
+    const machine = new EmulatedMachine(loadUnicorn(), { platform: p, processor: proc, bootaddr: idle.addr, insnsPerMs: 10_000, onFirmwareKick: () => {}, onUnmodelled: () => {} });
+    try {
+      assert.equal(machine.runSlice(100_000), undefined);
+      const pc = Number(machine.registers().regs[pcReg]);
+      assert.ok(within(pc, idle), `pc ${pc.toString(16)} in fault_handler`);
+      assert.equal(readTrace(p, proc, symbol(elf, "trace_buf").addr), "", "main never ran");
+    } finally {
+      machine.close();
+    }
+  });
+}
+
+test("cortex-a53: a data abort (unaligned exclusive load) is a fatal error named as such, at the faulting PC", { skip: needsUnicorn }, () => {
+  const p = Platform.load(A53_PLATFORM);
+  const proc = p.processor("a53");
+  // movz x0, #0x8000, lsl #16 ; add x0, x0, #1 ; ldxr x1, [x0]   (exclusive accesses must be aligned)
+  const code = new Uint8Array(12);
+  [0xd2b00000, 0x91000400, 0xc85f7c01].forEach((w, i) => new DataView(code.buffer).setUint32(4 * i, w, true));
+  p.memory.write(p.daToPa(proc, 0x80000000, 12)!, code);
+  const machine = new EmulatedMachine(loadUnicorn(), { platform: p, processor: proc, bootaddr: 0x80000000, insnsPerMs: 10_000, onFirmwareKick: () => {}, onUnmodelled: () => {} });
+  try {
+    const f = machine.runSlice(1000);
+    assert.equal(f?.kind, "exception");
+    assert.equal(f?.intno, 4);
+    assert.equal(f?.pc, 0x80000008);
+    assert.match(f!.message, /data abort \(exception 4\) at pc 0x80000008/);
+  } finally {
+    machine.close();
+  }
+});

@@ -36,6 +36,29 @@ const SIGNAL: Record<FaultKind, number> = {
   watchdog: 14, // SIGALRM
 };
 
+/**
+ * QEMU's EXCP_* numbers (target/arm/cpu.h), which Unicorn passes to the
+ * interrupt hook, for the ones that end up as a crash. A data abort here is
+ * the CPU's own (alignment, or the firmware's MMU/MPU): an access outside
+ * the processor's view never gets that far, Unicorn reports it as unmapped.
+ */
+const EXCEPTION_NAMES: Record<number, string> = {
+  1: "undefined instruction",
+  3: "prefetch abort",
+  4: "data abort",
+  7: "breakpoint",
+  9: "kernel trap",
+  11: "HVC",
+  12: "hypervisor trap",
+  13: "SMC",
+  16: "semihosting call",
+  17: "coprocessor not present",
+  18: "invalid state",
+  19: "stack limit violation",
+  21: "lazy state preservation error",
+  22: "unaligned access",
+};
+
 export interface CoreFault {
   kind: FaultKind;
   /** PC of the faulting instruction (Thumb bit clear). */
@@ -162,7 +185,7 @@ export class EmulatedMachine {
             ? `watchdog not refreshed for more than ${this.watchdog?.timeoutInsns ?? 0} instructions`
             : p.kind === "fault-handler"
               ? "fault handler entered"
-              : `exception ${p.intno ?? "?"}`;
+              : `${EXCEPTION_NAMES[p.intno ?? -1] ?? "CPU exception"} (exception ${p.intno ?? "?"})`;
     return {
       kind: p.kind,
       pc,

@@ -54,26 +54,31 @@ export interface UnicornLib {
   };
 }
 
-let cached: UnicornLib | undefined;
-let cachedError: RprocError | undefined;
+/** Loaded libraries by path: RPROC_UNICORN_LIB is honoured even after another path was loaded in this process. */
+const cached = new Map<string, UnicornLib>();
+let koffiError: RprocError | undefined;
 
 /**
- * Loads koffi and libunicorn once per process. The library path can be
- * overridden with RPROC_UNICORN_LIB (a path, or "none" to simulate its absence).
+ * Loads koffi and libunicorn once per process (per library path). The path
+ * can be overridden with RPROC_UNICORN_LIB (a path, or "none" to simulate
+ * its absence). Every failure is an ENODEV RprocError naming the package:
+ * a missing file, and a library that is not Unicorn 2 (libunicorn1 has no
+ * uc_ctl, another library no uc_open).
  */
 export function loadUnicorn(env: NodeJS.ProcessEnv = process.env): UnicornLib {
-  const path = env.RPROC_UNICORN_LIB ?? DEFAULT_LIBRARY;
+  const path = env.RPROC_UNICORN_LIB || DEFAULT_LIBRARY;
   if (path === "none") throw missingLibrary(path, "disabled by RPROC_UNICORN_LIB=none");
-  if (cached) return cached;
-  if (cachedError) throw cachedError;
+  const hit = cached.get(path);
+  if (hit) return hit;
+  if (koffiError) throw koffiError;
   let koffi: Koffi;
   try {
     koffi = createRequire(import.meta.url)("koffi") as Koffi;
   } catch (e) {
-    cachedError = new RprocError("ENODEV", `emulated driver: the koffi FFI module could not be loaded (${(e as Error).message}); run npm install`, {
+    koffiError = new RprocError("ENODEV", `emulated driver: the koffi FFI module could not be loaded (${(e as Error).message}); run npm install`, {
       cause: e,
     });
-    throw cachedError;
+    throw koffiError;
   }
   let lib: ReturnType<Koffi["load"]>;
   try {
@@ -82,15 +87,20 @@ export function loadUnicorn(env: NodeJS.ProcessEnv = process.env): UnicornLib {
     // Not cached: a test may point RPROC_UNICORN_LIB elsewhere and retry.
     throw missingLibrary(path, (e as Error).message, e);
   }
-  koffi.opaque("uc_engine");
-  const hookCode = koffi.proto("void uc_cb_hookcode_t(uc_engine *uc, uint64_t address, uint32_t size, void *user_data)");
-  const hookMemInvalid = koffi.proto(
-    "bool uc_cb_eventmem_t(uc_engine *uc, int type, uint64_t address, int size, int64_t value, void *user_data)",
-  );
-  const hookIntr = koffi.proto("void uc_cb_hookintr_t(uc_engine *uc, uint32_t intno, void *user_data)");
-  const hookInsnInvalid = koffi.proto("bool uc_cb_hookinsn_invalid_t(uc_engine *uc, void *user_data)");
-  const mmioRead = koffi.proto("uint64_t uc_cb_mmio_read_t(uc_engine *uc, uint64_t offset, unsigned int size, void *user_data)");
-  const mmioWrite = koffi.proto("void uc_cb_mmio_write_t(uc_engine *uc, uint64_t offset, unsigned int size, uint64_t value, void *user_data)");
+  let loaded: UnicornLib;
+  try {
+    loaded = declare(koffi, lib);
+  } catch (e) {
+    throw missingLibrary(path, `it is not a Unicorn 2 library (${(e as Error).message})`, e);
+  }
+  cached.set(path, loaded);
+  return loaded;
+}
+
+/** koffi declarations of the calls the driver makes; throws when a symbol is missing. */
+function declare(koffi: Koffi, lib: ReturnType<Koffi["load"]>): UnicornLib {
+  // Prototypes are declared once per process (koffi refuses a second type of the same name).
+  const types = declaredTypes ?? (declaredTypes = declareTypes(koffi));
   const f = (sig: string) => lib.func(sig) as KoffiFn;
   const fn = {
     uc_open: f("int uc_open(int arch, int mode, _Out_ uc_engine **uc)"),
@@ -115,13 +125,22 @@ export function loadUnicorn(env: NodeJS.ProcessEnv = process.env): UnicornLib {
   const major = [0];
   const minor = [0];
   lib.func("unsigned int uc_version(_Out_ unsigned int *major, _Out_ unsigned int *minor)")(major, minor);
-  cached = {
-    koffi,
-    version: `${major[0]}.${minor[0]}`,
-    fn,
-    types: { hookCode, hookMemInvalid, hookIntr, hookInsnInvalid, mmioRead, mmioWrite },
+  if (major[0] !== 2) throw new Error(`uc_version says ${major[0]}.${minor[0]}`);
+  return { koffi, version: `${major[0]}.${minor[0]}`, fn, types };
+}
+
+let declaredTypes: UnicornLib["types"] | undefined;
+
+function declareTypes(koffi: Koffi): UnicornLib["types"] {
+  koffi.opaque("uc_engine");
+  return {
+    hookCode: koffi.proto("void uc_cb_hookcode_t(uc_engine *uc, uint64_t address, uint32_t size, void *user_data)"),
+    hookMemInvalid: koffi.proto("bool uc_cb_eventmem_t(uc_engine *uc, int type, uint64_t address, int size, int64_t value, void *user_data)"),
+    hookIntr: koffi.proto("void uc_cb_hookintr_t(uc_engine *uc, uint32_t intno, void *user_data)"),
+    hookInsnInvalid: koffi.proto("bool uc_cb_hookinsn_invalid_t(uc_engine *uc, void *user_data)"),
+    mmioRead: koffi.proto("uint64_t uc_cb_mmio_read_t(uc_engine *uc, uint64_t offset, unsigned int size, void *user_data)"),
+    mmioWrite: koffi.proto("void uc_cb_mmio_write_t(uc_engine *uc, uint64_t offset, unsigned int size, uint64_t value, void *user_data)"),
   };
-  return cached;
 }
 
 function missingLibrary(path: string, why: string, cause?: unknown): RprocError {
