@@ -64,10 +64,14 @@ async function rprocBootRecovery(rproc: Rproc): Promise<void> {
   } catch {
     /* reported by runStep's fail event */
   }
-  const fw = await runStep(rproc, "request_firmware", () => requestFirmware(rproc.firmware, rproc.searchPath, rproc.cwd), {
-    name: rproc.firmware,
-  });
+  // The TEE series (v22) calls release_fw only after a failed rproc_start. rproc also releases
+  // when the firmware cannot be requested again: that path too leaves the processor OFFLINE,
+  // and without a release the stopped image would stay in TEE memory (locked from the host
+  // behind a firewall) with nothing left to release it. No-op for drivers without releaseFw.
   try {
+    const fw = await runStep(rproc, "request_firmware", () => requestFirmware(rproc.firmware, rproc.searchPath, rproc.cwd), {
+      name: rproc.firmware,
+    });
     await rprocStart(rproc, fw);
   } catch (e) {
     await rprocReleaseFw(rproc);

@@ -174,11 +174,9 @@ test("recovery: STOP_FW failing leaves it crashed and loaded, with no RELEASE_FW
   assert.equal(ta.state(0), "STARTED");
 });
 
-// Open (cross-area): src/core/recovery.ts follows spec §10.3 literally (release_fw only after a failed
-// rproc_start), so a recovery that cannot find the firmware leaves the stopped image in TEE memory
-// (and, on a firewalled platform, the memory locked) with the processor OFFLINE. Kept as a todo so
-// the gap stays visible until the core decides.
-test("recovery: the firmware file gone at the restart still releases the stopped image once", { todo: "core recovery releases only after a failed rproc_start (spec §10.3)" }, async () => {
+// The v22 series releases only after a failed rproc_start; rproc also releases when the
+// firmware cannot be requested again at recovery (src/core/recovery.ts says why).
+test("recovery: the firmware file gone at the restart still releases the stopped image once", async () => {
   const { rproc, calls, platform, dir } = setup();
   await rproc.boot();
   rmSync(join(dir, "fw.sig"));
