@@ -81,3 +81,15 @@ test("--fault usage errors: a firmware without the command word, the simulated d
   assert.match(bad.err, /--fault boom: one of mmufault, undef, watchdog/);
   for (const r of [noCmd, sim, typed, bad]) assert.doesNotMatch(r.err + r.out, /\n\s+at /);
 });
+
+test("no crash within --wait-ms: exit 1, and the report does not read as a crash", { skip: needsUnicorn }, async () => {
+  const r = await crash([M4_FW, "--platform", "stm32mp157", "--driver", "emulated", "--wait-ms", "200"]);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.out, /no crash: the processor did not crash within 200 ms/);
+  assert.doesNotMatch(r.out, /crash: \S+ in m4/);
+  const j = await crash([M4_FW, "--platform", "stm32mp157", "--driver", "emulated", "--wait-ms", "200", "--json"]);
+  assert.equal(j.code, 1);
+  const report = JSON.parse(j.out);
+  assert.equal(report.crash.injected, false);
+  assert.equal(report.error.code, "ETIMEDOUT");
+});

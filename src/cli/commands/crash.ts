@@ -148,17 +148,20 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let failure: { code: string; message: string; step?: string } | undefined;
   let written: { path: string; bytes: number } | undefined;
   let writeFailed = false;
-  // Whether the crash was injected: a boot that fails never gets that far, and the report must not read as a crash.
+  // Whether a crash happened: a boot that fails never gets that far, and an emulated firmware may
+  // not crash within --wait-ms; in both cases the report must not read as a crash.
+  let booted = false;
   let injected = false;
   try {
     await rproc.boot();
+    booted = true;
     await recoveryStore(rproc, recovery);
     coredumpStore(rproc, coredump);
     const from = events.length;
-    injected = true;
     if (!emulated) driver.sim.crash(type);
     else if (fault !== undefined && commandDa !== undefined) await injectFixtureFault(rproc, commandDa, fault, waitMs);
     else if (rprocCrashStatus(rproc).reports === 0) await waitForCrash(rproc, waitMs);
+    injected = true;
     const before = rproc.lastDump;
     const flushed = rprocCrashFlush(rproc);
     // An inline dump blocks recovery until it is read: read it as userspace would, then recovery goes on.
@@ -255,7 +258,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   else {
     const lines = injected
       ? [`crash: ${report.crash.type} in ${rproc.name} (crash #${rproc.crashCnt}), recovery ${recovery}, coredump ${coredump}`]
-      : [`no crash injected: the boot failed${failure?.step ? ` at ${failure.step}` : ""}`];
+      : booted
+        ? [`no crash: the processor did not crash within ${waitMs} ms`]
+        : [`no crash injected: the boot failed${failure?.step ? ` at ${failure.step}` : ""}`];
     if (emuFault) {
       lines.push(`fault: ${emuFault.kind} at pc ${hex(emuFault.pc)}${emuFault.address !== undefined ? `, ${emuFault.access ?? "access"} of ${hex(emuFault.address)}` : ""}: ${emuFault.message}`);
       const regs = Object.entries(emuFault.registers.regs).map(([k, v]) => `${k.padStart(6)} ${hex(v).padEnd(10)}`);
