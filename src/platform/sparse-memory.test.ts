@@ -133,3 +133,26 @@ test("a bulk write through an alias crossing the alias end lands in both backing
   assert.deepEqual(m.read(0x1005_f000, 3 * PAGE_SIZE), data);
   assert.equal(m.pageCount(), 3);
 });
+
+test("forEachSpan visits a range as backing views without copying or creating pages", () => {
+  const m = new SparseMemory();
+  const base = 0x10000000;
+  m.write(base + 0x1000, new Uint8Array([1, 2, 3]));
+  const before = m.pageCount();
+  const seen: number[] = [];
+  let total = 0;
+  m.forEachSpan(base, 0x200000, (bytes, n) => {
+    if (bytes !== undefined) {
+      assert.equal(bytes.length, n);
+      seen.push(...bytes.subarray(0x1000, 0x1003));
+    }
+    total += n;
+  });
+  assert.equal(total, 0x200000);
+  assert.deepEqual(seen, [1, 2, 3]);
+  assert.equal(m.pageCount(), before, "visiting creates nothing");
+  const view = m.page(base + 0x1000, false)!;
+  m.forEachSpan(base + 0x1000, 1, (bytes) => {
+    assert.equal(bytes!.buffer, view.buffer, "a view on the backing store, not a copy");
+  });
+});

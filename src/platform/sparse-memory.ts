@@ -149,6 +149,16 @@ export class SparseMemory {
     });
   }
 
+  /**
+   * Visit [pa, pa+len) without copying, as views that are contiguous in the
+   * backing store (at most one slab each); `bytes` is undefined for a stretch
+   * with no backing at all, which reads as `n` zero bytes. Nothing is created.
+   */
+  forEachSpan(pa: number, len: number, visit: (bytes: Uint8Array | undefined, n: number) => void): void {
+    checkAccess(pa, len, "read");
+    this.spans(pa, len, false, (slab, off, _bufOff, n) => visit(slab?.bytes.subarray(off, off + n), n));
+  }
+
   page(pa: number, create: boolean): Uint8Array | undefined {
     checkAccess(pa, 1, "page");
     const cpa = this.resolve(pa);
