@@ -23,7 +23,10 @@ const seeds = [...loadSeeds(fixtures), ...extraSeeds(fixtures)];
 const rand = prng(seedValue);
 const counts = { parsed: 0, rejected: 0 };
 const t0 = performance.now();
+const tty = process.stderr.isTTY === true;
 for (let i = 0; i < count; i++) {
+  // Progress on a terminal only, every 5,000 inputs.
+  if (tty && i % 5000 === 0) process.stderr.write(`\r${i}/${count} inputs (${((100 * i) / count).toFixed(0)}%)`);
   const input = mutate(seeds[i % seeds.length]!, rand);
   try {
     counts[exercise(input)]++;
@@ -34,6 +37,7 @@ for (let i = 0; i < count; i++) {
     process.exit(1);
   }
 }
+if (tty) process.stderr.write("\r\x1b[K");
 const s = (performance.now() - t0) / 1000;
 console.log(
   JSON.stringify({ inputs: count, seed: seedValue, seconds: Number(s.toFixed(2)), inputsPerSecond: Math.round(count / s), ...counts }),

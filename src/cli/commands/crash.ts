@@ -21,6 +21,7 @@ import { requestFirmware } from "../../core/firmware.js";
 import { COMMAND_WORD, FIXTURE_FAULTS, commandWordAddress, createEmulatedDriver, injectFixtureFault, isFixtureFault, lastCrash, waitForCrash } from "../../drivers/emulated/index.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
 import { formatEvent } from "../render-event.js";
+import { withProgress } from "../progress.js";
 
 export const summary = "boot, inject a crash, show coredump and recovery";
 
@@ -159,8 +160,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     coredumpStore(rproc, coredump);
     const from = events.length;
     if (!emulated) driver.sim.crash(type);
-    else if (fault !== undefined && commandDa !== undefined) await injectFixtureFault(rproc, commandDa, fault, waitMs);
-    else if (rprocCrashStatus(rproc).reports === 0) await waitForCrash(rproc, waitMs);
+    else if (fault !== undefined && commandDa !== undefined) await withProgress(io, !values.json, `${rproc.name}: ${fault} requested, waiting for the firmware to crash`, injectFixtureFault(rproc, commandDa, fault, waitMs));
+    else if (rprocCrashStatus(rproc).reports === 0) await withProgress(io, !values.json, `${rproc.name}: running, waiting for the firmware to crash (up to ${waitMs} ms)`, waitForCrash(rproc, waitMs));
     injected = true;
     const before = rproc.lastDump;
     const flushed = rprocCrashFlush(rproc);
