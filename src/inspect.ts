@@ -6,7 +6,7 @@
  */
 import { diag, type Diagnostic } from "./diagnostics.js";
 import { RprocError, isRprocError, type Errno, type TeeErrorName } from "./errors.js";
-import { jsonU64 } from "./formats/bytes.js";
+import { jsonU64, type JsonU64 } from "./formats/bytes.js";
 import {
   parseElf,
   etName,
@@ -15,14 +15,25 @@ import {
   shtName,
   segmentFlagLetters,
   sectionFlagLetters,
-  ELFMAG,
   type ElfFile,
 } from "./formats/elf.js";
-import { findResourceTable, lintResourceTable, parseResourceTable, type RscEntry } from "./formats/resource-table.js";
+import {
+  findResourceTable,
+  lintResourceTable,
+  parseResourceTable,
+  type CarveoutRsc,
+  type DevmemRsc,
+  type RscEntry,
+  type TraceRsc,
+  type UnknownRsc,
+  type VdevRsc,
+  type VendorRsc,
+} from "./formats/resource-table.js";
+import { isSignedImage } from "./formats/signed-image.js";
 import { inspectSignedImage, type InspectSignedImage } from "./tee/inspect-signed.js";
 import { inspectCoreFile, type InspectCoreFile } from "./formats/core-file-inspect.js";
 
-export type JsonU64 = number | string;
+export type { JsonU64 };
 
 export interface InspectSegment {
   type: string;
@@ -54,25 +65,14 @@ export interface InspectElf {
   sections: InspectSection[];
 }
 
-interface EntryJsonBase {
-  index: number;
-  offset: number;
-}
+/** A decoded entry as JSON: the format layer's fields, less the raw bytes and the name-termination flag (a lint finding). */
 export type InspectRscEntry =
-  | (EntryJsonBase & { type: "carveout" | "devmem"; da: number; pa: number; len: number; flags: number; reserved: number; name: string })
-  | (EntryJsonBase & { type: "trace"; da: number; len: number; reserved: number; name: string })
-  | (EntryJsonBase & {
-      type: "vdev";
-      id: number;
-      notifyid: number;
-      dfeatures: number;
-      gfeatures: number;
-      configLen: number;
-      status: number;
-      vrings: { da: number; align: number; num: number; notifyid: number; pa: number }[];
-    })
-  | (EntryJsonBase & { type: "vendor"; typeId: number; len: number })
-  | (EntryJsonBase & { type: "unknown"; typeId: number });
+  | Omit<CarveoutRsc, "nameTerminated">
+  | Omit<DevmemRsc, "nameTerminated">
+  | Omit<TraceRsc, "nameTerminated">
+  | Omit<VdevRsc, "numOfVrings" | "reserved" | "config">
+  | Omit<VendorRsc, "body">
+  | UnknownRsc;
 
 export interface InspectResourceTable {
   section: string;
@@ -108,22 +108,16 @@ export function isRejection(r: InspectResult): r is InspectRejection {
   return "error" in r;
 }
 
-const SIGNED_IMAGE_MAGIC_BYTES = [0x68, 0xa4, 0x43, 0x35] as const;
-
-function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
-  return bytes.byteLength >= magic.length && magic.every((b, i) => bytes[i] === b);
-}
-
 /**
- * Dispatches on the first bytes of the file. Returns a rejection object
- * (not an exception) for anything the firmware parsers refuse.
+ * Dispatches on the first bytes of the file: an OP-TEE signed image (magic
+ * 68 a4 43 35), else ELF (whose parser names what is wrong with anything
+ * else). Returns a rejection object (not an exception) for anything the
+ * firmware parsers refuse.
  */
 export function inspect(bytes: Uint8Array, options: { file?: string } = {}): InspectResult {
   const file = options.file ?? "<memory>";
   try {
-    if (startsWith(bytes, ELFMAG)) return inspectElf(bytes, file);
-    // ── OP-TEE signed image (magic 68 a4 43 35) ──
-    if (startsWith(bytes, SIGNED_IMAGE_MAGIC_BYTES)) return inspectSignedImage(bytes, { file });
+    if (isSignedImage(bytes)) return inspectSignedImage(bytes, { file });
     return inspectElf(bytes, file);
   } catch (e) {
     if (isRprocError(e)) return rejection(file, e);
@@ -234,10 +228,11 @@ export function inspectElfBytes(
     diagnostics.push(diag("error", "no-loadable-segments", "elf.segments", "no program headers: rproc_elf_sanity_check refuses the image (\"No loadable segments\", EINVAL)"));
   }
   let resourceTable: InspectResourceTable | null = null;
+  // find_table's truncation check reads only the section header, so it applies even when the table is not decoded.
   const found = findResourceTable(elf);
-  if (opts.resourceTable === false) {
-    // the caller reports the table itself
-  } else if (!found) {
+  // resourceTable false: the caller reports the table itself.
+  if (opts.resourceTable === false) return { elf: elfReport(elf), resourceTable, diagnostics };
+  if (!found) {
     diagnostics.push(diag("warning", "no-resource-table", "resourceTable", "no .resource_table section: the kernel's default ELF loader (rproc_elf_load_rsc_table) refuses the image with EINVAL; only drivers that make the table optional can boot it"));
   } else {
     const table = parseResourceTable(found.bytes, h.endianness);

@@ -41,6 +41,11 @@ export function rprocAddCarveout(rproc: Rproc, mem: CarveoutEntry): void {
   rproc.account("acquire", "carveout", mem.name);
 }
 
+/** rproc_va_to_pa for an entry: the physical address behind its mapping, undefined while it is not mapped. */
+export function carveoutPa(mem: CarveoutEntry): number | undefined {
+  return mem.va ? (mem.pa ?? mem.va.pa) : undefined;
+}
+
 export function rprocFindCarveoutByName(rproc: Rproc, name: string): CarveoutEntry | undefined {
   return rproc.carveouts.find((c) => c.name === name);
 }

@@ -26,11 +26,13 @@ import { RprocDumpMechanism } from "./state.js";
 
 const ELFCLASSNONE = 0;
 
-/** rproc_coredump_add_segment: append a device-memory range to the dump. */
-export function rprocCoredumpAddSegment(rproc: Rproc, da: number, size: number): void {
+/** rproc_coredump_add_segment: append a device-memory range to the dump; returns the entry (a driver may drop it again). */
+export function rprocCoredumpAddSegment(rproc: Rproc, da: number, size: number): DumpSegment {
   checkSegmentRange(da, size);
-  rproc.dumpSegments.push({ da, size });
+  const seg: DumpSegment = { da, size };
+  rproc.dumpSegments.push(seg);
   rproc.account("acquire", "dump_segment", da);
+  return seg;
 }
 
 /** rproc_coredump_add_custom_segment: same, with the driver's own copy function and private data (the section variant's name). */
@@ -64,7 +66,7 @@ export function rprocCoredumpSetElfInfo(rproc: Rproc, cls: number, machine: numb
   rproc.elfMachine = machine;
 }
 
-/** rproc_coredump_cleanup (rproc_resource_cleanup does the same inline, accounting each release). */
+/** rproc_coredump_cleanup, the last part of rproc_resource_cleanup: every release accounted. */
 export function rprocCoredumpCleanup(rproc: Rproc): void {
   for (const s of rproc.dumpSegments.splice(0)) rproc.account("release", "dump_segment", s.da);
 }

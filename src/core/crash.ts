@@ -10,22 +10,26 @@
  * (the wakeup hold taken by the report leaks, as in the kernel), OFFLINE →
  * nothing, anything else → CRASHED, crashCnt++, and recovery unless disabled.
  */
-import { RprocError } from "../errors.js";
+import type { RprocError } from "../errors.js";
 import type { Rproc } from "./rproc.js";
 import { RprocState, crashTypeString, stateString } from "./state.js";
 import { rprocTriggerRecovery } from "./recovery.js";
+import { toRprocError } from "./steps.js";
 
-interface CrashWork {
+export interface CrashWorkStatus {
   /** WORK_STRUCT_PENDING: queued and not yet started. */
   pending: boolean;
-  /** The tail of the work's runs, in order. */
-  tail: Promise<void>;
   /** pm_stay_awake / pm_relax on the parent device. */
   wakeupActive: boolean;
   reports: number;
   lastType: number | undefined;
   /** What the last recovery run by the crash work returned (the kernel ignores it; we keep it for reports). */
   lastRecoveryError: RprocError | undefined;
+}
+
+interface CrashWork extends CrashWorkStatus {
+  /** The tail of the work's runs, in order. */
+  tail: Promise<void>;
 }
 
 const works = new WeakMap<Rproc, CrashWork>();
@@ -85,7 +89,7 @@ async function rprocCrashHandlerWork(rproc: Rproc, w: CrashWork): Promise<void> 
       await rprocTriggerRecovery(rproc);
       w.lastRecoveryError = undefined;
     } catch (e) {
-      w.lastRecoveryError = e instanceof RprocError ? e : new RprocError("EIO", String(e), { cause: e, step: "rproc_trigger_recovery" });
+      w.lastRecoveryError = toRprocError(e, "rproc_trigger_recovery");
     }
   }
   w.wakeupActive = false; // pm_relax(rproc->dev.parent)
@@ -101,14 +105,6 @@ export async function rprocCrashFlush(rproc: Rproc): Promise<void> {
     tail = w.tail;
     await tail;
   } while (tail !== w.tail);
-}
-
-export interface CrashWorkStatus {
-  pending: boolean;
-  wakeupActive: boolean;
-  reports: number;
-  lastType: number | undefined;
-  lastRecoveryError: RprocError | undefined;
 }
 
 export function rprocCrashStatus(rproc: Rproc): CrashWorkStatus {

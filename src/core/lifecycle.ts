@@ -7,7 +7,7 @@
  */
 import { RprocError } from "../errors.js";
 import { requestFirmware, type Firmware } from "./firmware.js";
-import type { Rproc } from "./rproc.js";
+import type { Rproc, RprocSubdev } from "./rproc.js";
 import { RprocState, stateString } from "./state.js";
 import { runStep, runSteps, runUndo, toRprocError } from "./steps.js";
 import { allocRegisteredCarveouts, handleResources, rprocResourceCleanup } from "./resources.js";
@@ -56,39 +56,40 @@ export async function rprocReleaseFw(rproc: Rproc): Promise<void> {
   await runUndo(rproc, "release_fw", () => op(rproc));
 }
 
-async function prepareSubdevices(rproc: Rproc): Promise<void> {
-  const done: typeof rproc.subdevs = [];
+/** `run` on each subdevice in list order; when one fails, `unroll` those already done, in reverse (list_for_each_entry_continue_reverse). */
+async function subdevsInOrder(rproc: Rproc, run: (sd: RprocSubdev) => unknown, unroll: (sd: RprocSubdev) => unknown): Promise<void> {
+  const done: RprocSubdev[] = [];
   for (const sd of rproc.subdevs) {
     try {
-      await sd.prepare?.();
+      await run(sd);
     } catch (e) {
-      for (const d of done.reverse()) await d.unprepare?.();
+      for (const d of done.reverse()) await unroll(d);
       throw e;
     }
     done.push(sd);
   }
 }
+
+async function subdevsInReverse(rproc: Rproc, fn: (sd: RprocSubdev) => unknown): Promise<void> {
+  for (const sd of [...rproc.subdevs].reverse()) await fn(sd);
+}
+
+const prepareSubdevices = (rproc: Rproc): Promise<void> =>
+  subdevsInOrder(rproc, (sd) => sd.prepare?.(), (sd) => sd.unprepare?.());
 
 /** rproc_start_subdevices: on failure the started ones are stopped as crashed, in reverse. */
-async function startSubdevices(rproc: Rproc): Promise<void> {
-  const done: typeof rproc.subdevs = [];
-  for (const sd of rproc.subdevs) {
-    try {
-      await sd.start?.();
-    } catch (e) {
-      for (const d of done.reverse()) await d.stop?.(true);
-      throw e;
-    }
-    done.push(sd);
-  }
-}
+const startSubdevices = (rproc: Rproc): Promise<void> =>
+  subdevsInOrder(rproc, (sd) => sd.start?.(), (sd) => sd.stop?.(true));
 
-async function stopSubdevices(rproc: Rproc, crashed: boolean): Promise<void> {
-  for (const sd of [...rproc.subdevs].reverse()) await sd.stop?.(crashed);
-}
+const stopSubdevices = (rproc: Rproc, crashed: boolean): Promise<void> => subdevsInReverse(rproc, (sd) => sd.stop?.(crashed));
 
-async function unprepareSubdevices(rproc: Rproc): Promise<void> {
-  for (const sd of [...rproc.subdevs].reverse()) await sd.unprepare?.();
+const unprepareSubdevices = (rproc: Rproc): Promise<void> => subdevsInReverse(rproc, (sd) => sd.unprepare?.());
+
+/** rproc_fw_boot and rproc_attach both reset the vdev and notify-id counters just before rproc_handle_resources. */
+function handleResourcesAfresh(rproc: Rproc): Promise<void> {
+  rproc.maxNotifyId = -1;
+  rproc.nbVdev = 0;
+  return handleResources(rproc);
 }
 
 // ---------------------------------------------------------------- boot
@@ -166,11 +167,7 @@ async function rprocFwBoot(rproc: Rproc, fw: Firmware): Promise<void> {
     },
     {
       name: "handle_resources",
-      run: () => {
-        rproc.maxNotifyId = -1;
-        rproc.nbVdev = 0;
-        return handleResources(rproc);
-      },
+      run: () => handleResourcesAfresh(rproc),
       // clean_up_resources is reached when rproc_handle_resources itself fails: its partial work is undone.
       undoOnFailure: true,
       undo: () => rprocResourceCleanup(rproc),
@@ -320,11 +317,7 @@ async function rprocAttach(rproc: Rproc): Promise<void> {
   }
   try {
     await runStep(rproc, "set_rsc_table", () => setRscTable(rproc));
-    await runStep(rproc, "handle_resources", () => {
-      rproc.maxNotifyId = -1;
-      rproc.nbVdev = 0;
-      return handleResources(rproc);
-    });
+    await runStep(rproc, "handle_resources", () => handleResourcesAfresh(rproc));
     await runStep(rproc, "alloc_registered_carveouts", () => allocRegisteredCarveouts(rproc));
     await runStep(rproc, "__rproc_attach", () => rprocAttachInner(rproc));
   } catch (e) {

@@ -20,7 +20,7 @@ import { RprocError } from "../errors.js";
 import { requestFirmware } from "./firmware.js";
 import { rprocAttachInner, rprocDetachInner, rprocReleaseFw, rprocStart, rprocStop } from "./lifecycle.js";
 import type { Rproc } from "./rproc.js";
-import { RPROC_FEAT_ATTACH_ON_RECOVERY, RprocDumpMechanism, RprocState, stateString } from "./state.js";
+import { RPROC_FEAT_ATTACH_ON_RECOVERY, RPROC_MAX_FEATURES, RprocDumpMechanism, RprocState, stateString } from "./state.js";
 import { runStep, toRprocError } from "./steps.js";
 import { rprocCoredump } from "./coredump.js";
 
@@ -136,7 +136,7 @@ export function coredumpStore(rproc: Rproc, buf: string): void {
 
 /** rproc_set_feature: EINVAL at or above RPROC_MAX_FEATURES. */
 export function rprocSetFeature(rproc: Rproc, feature: number): void {
-  if (!Number.isInteger(feature) || feature < 0 || feature > RPROC_FEAT_ATTACH_ON_RECOVERY) {
+  if (!Number.isInteger(feature) || feature < 0 || feature >= RPROC_MAX_FEATURES) {
     throw new RprocError("EINVAL", `unknown rproc feature ${feature}`, { field: "feature", value: feature });
   }
   rproc.features.add(feature);

@@ -7,6 +7,7 @@ import type { Diagnostic } from "../diagnostics.js";
 import { hex, isRprocError } from "../errors.js";
 import { VDEV_OFF, VRING_OFF, VRING_SIZE } from "../formats/resource-table.js";
 import { Platform } from "../platform/platform.js";
+import { carveoutPa, rprocFindCarveoutByName } from "./carveout.js";
 import { createRproc } from "./create.js";
 import { recordEvents, type RprocEvent } from "./events.js";
 import type { Rproc } from "./rproc.js";
@@ -49,7 +50,7 @@ function snapshot(rproc: Rproc, report: BootReport): void {
   report.carveouts = rproc.carveouts.map((c) => ({
     name: c.name,
     da: c.da,
-    pa: c.va ? (c.pa ?? c.va.pa) : c.pa ?? (c.dma || null),
+    pa: carveoutPa(c) ?? c.pa ?? (c.dma || null),
     len: c.len,
     allocated: c.allocated === true,
   }));
@@ -60,10 +61,10 @@ function snapshot(rproc: Rproc, report: BootReport): void {
     return {
       id: v.id,
       notifyid: at(v.rscOffset + VDEV_OFF.notifyid),
-      status: table ? (at(v.rscOffset + VDEV_OFF.status) & 0xff) : 0,
+      status: at(v.rscOffset + VDEV_OFF.status) & 0xff,
       vrings: v.vrings.map((r) => {
         const base = v.rscOffset + VDEV_OFF.vrings + VRING_SIZE * r.index;
-        const mem = rproc.carveouts.find((c) => c.name === `vdev${v.index}vring${r.index}`);
+        const mem = rprocFindCarveoutByName(rproc, `vdev${v.index}vring${r.index}`);
         const published = at(base + VRING_OFF.da);
         // The table gets the vring da only when a virtio driver creates the queue (spec §9.1); for a
         // device no driver binds it keeps the firmware's value (ADDR_ANY), but the vring is allocated.
@@ -76,7 +77,7 @@ function snapshot(rproc: Rproc, report: BootReport): void {
           });
         return {
           da: mem ? mem.da : published,
-          pa: mem?.va ? (mem.pa ?? mem.va.pa) : null,
+          pa: (mem && carveoutPa(mem)) ?? null,
           num: r.num,
           align: r.align,
           notifyid: r.notifyid,
@@ -109,7 +110,8 @@ export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
     diagnostics: [],
     events: rec.events,
     error: null,
-  } as unknown as BootReport;
+    finalState: stateString(rproc.state),
+  };
   try {
     await rproc.boot();
     const runMs = opts.runMs ?? ((opts.driver ?? rproc.processor.driver) === "emulated" ? 200 : 0);

@@ -23,9 +23,10 @@ import {
 } from "../formats/resource-table.js";
 import { RSC_HANDLED } from "./ops.js";
 import { FW_RSC_ADDR_ANY, type Rproc } from "./rproc.js";
-import { checkCarveoutDa, rprocAddCarveout, rprocAllocCarveout, rprocFindCarveoutByName, rprocMemEntryInit, rprocReleaseCarveout } from "./carveout.js";
+import { carveoutPa, checkCarveoutDa, rprocAddCarveout, rprocAllocCarveout, rprocFindCarveoutByName, rprocMemEntryInit, rprocReleaseCarveout } from "./carveout.js";
 import { tableLength, tableRead, tableSetU32, tableU32, type TableRef } from "./table.js";
 import { handleVdev, rprocVirtioRemove } from "./vdev.js";
+import { rprocCoredumpCleanup } from "./coredump.js";
 
 const TYPE_NAMES = ["carveout", "devmem", "trace", "vdev"];
 
@@ -46,12 +47,17 @@ function name32(c: Ctx, off: number): string {
   return cString(tableRead(c.table, c.offset + off, 32, `resourceTable.entries[${c.index}].name`)).text;
 }
 
+/** The checks a carveout, devmem or trace handler starts with: the entry fits what is left of the table, its reserved word is 0. */
+function checkFixedEntry(c: Ctx, what: string, size: number, reservedOff: number): void {
+  if (size > c.avail) fail(c, "EINVAL", "len", `${what} rsc is truncated (needs ${size} bytes, ${c.avail} left)`);
+  const reserved = tableU32(c.table, c.offset + reservedOff);
+  if (reserved) fail(c, "EINVAL", "reserved", `${what} rsc has non zero reserved bytes (${hex(reserved)})`, reserved);
+}
+
 /** rproc_handle_carveout */
 function handleCarveout(c: Ctx): void {
   const { rproc, table, offset } = c;
-  if (CARVEOUT_SIZE > c.avail) fail(c, "EINVAL", "len", `carveout rsc is truncated (needs ${CARVEOUT_SIZE} bytes, ${c.avail} left)`);
-  const reserved = tableU32(table, offset + CARVEOUT_OFF.reserved);
-  if (reserved) fail(c, "EINVAL", "reserved", `carveout rsc has non zero reserved bytes (${hex(reserved)})`, reserved);
+  checkFixedEntry(c, "carveout", CARVEOUT_SIZE, CARVEOUT_OFF.reserved);
   const da = tableU32(table, offset + CARVEOUT_OFF.da);
   const len = tableU32(table, offset + CARVEOUT_OFF.len);
   const flags = tableU32(table, offset + CARVEOUT_OFF.flags);
@@ -81,9 +87,7 @@ function handleDevmem(c: Ctx): void {
       "type",
       `devmem entry needs an IOMMU: ${rproc.processor.name} is not behind one, so rproc_handle_devmem refuses it (-EINVAL); map the peripheral with the processor's own MPU/address translation instead of a devmem entry`,
     );
-  if (DEVMEM_SIZE > c.avail) fail(c, "EINVAL", "len", `devmem rsc is truncated (needs ${DEVMEM_SIZE} bytes, ${c.avail} left)`);
-  const reserved = tableU32(table, offset + CARVEOUT_OFF.reserved);
-  if (reserved) fail(c, "EINVAL", "reserved", `devmem rsc has non zero reserved bytes (${hex(reserved)})`, reserved);
+  checkFixedEntry(c, "devmem", DEVMEM_SIZE, CARVEOUT_OFF.reserved);
   const da = tableU32(table, offset + CARVEOUT_OFF.da);
   const len = tableU32(table, offset + CARVEOUT_OFF.len);
   rproc.mappings.push({ da, len });
@@ -93,9 +97,7 @@ function handleDevmem(c: Ctx): void {
 /** rproc_handle_trace: registered only; the address is resolved when read. */
 function handleTrace(c: Ctx): void {
   const { rproc, table, offset } = c;
-  if (TRACE_SIZE > c.avail) fail(c, "EINVAL", "len", `trace rsc is truncated (needs ${TRACE_SIZE} bytes, ${c.avail} left)`);
-  const reserved = tableU32(table, offset + TRACE_OFF.reserved);
-  if (reserved) fail(c, "EINVAL", "reserved", `trace rsc has non zero reserved bytes (${hex(reserved)})`, reserved);
+  checkFixedEntry(c, "trace", TRACE_SIZE, TRACE_OFF.reserved);
   const name = `trace${rproc.numTraces}`;
   rproc.traces.push({ name, da: tableU32(table, offset + TRACE_OFF.da), len: tableU32(table, offset + TRACE_OFF.len), rscOffset: offset });
   rproc.numTraces++;
@@ -179,7 +181,7 @@ export async function allocRegisteredCarveouts(rproc: Rproc): Promise<void> {
       }
     }
     if (entry.rscOffset !== FW_RSC_ADDR_ANY && rproc.tablePtr) {
-      const pa = entry.va ? (entry.pa ?? entry.va.pa) : entry.dma;
+      const pa = carveoutPa(entry) ?? entry.dma;
       if (pa > 0xffffffff) rproc.warn("pa-above-32bit", `carveouts.${entry.name}`, "Physical address cast in 32bit to fit resource table format");
       tableSetU32(rproc.tablePtr, entry.rscOffset + CARVEOUT_OFF.pa, pa >>> 0);
       tableSetU32(rproc.tablePtr, entry.rscOffset + CARVEOUT_OFF.da, entry.da >>> 0);
@@ -204,6 +206,5 @@ export async function rprocResourceCleanup(rproc: Rproc): Promise<void> {
     rproc.account("release", "carveout", c.name);
   }
   for (const rvdev of [...rproc.rvdevs]) rprocVirtioRemove(rproc, rvdev);
-  // rproc_coredump_cleanup
-  for (const s of rproc.dumpSegments.splice(0)) rproc.account("release", "dump_segment", s.da);
+  rprocCoredumpCleanup(rproc);
 }

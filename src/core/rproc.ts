@@ -21,8 +21,9 @@ import { vqInterrupt } from "./vdev.js";
 import { rprocReportCrash } from "./crash.js";
 import { rprocTriggerRecovery } from "./recovery.js";
 import { dumpsOf, type RprocDump } from "./coredump-store.js";
+import { rprocCoredumpSetElfInfo } from "./coredump.js";
 
-export const FW_RSC_ADDR_ANY = 0xffffffff;
+export { FW_RSC_ADDR_ANY } from "../formats/resource-table.js";
 
 /** struct rproc_mem_entry */
 export interface CarveoutEntry {
@@ -228,11 +229,9 @@ export class Rproc {
     return rprocPaToVa(this, pa, len);
   }
 
-  /** rproc_coredump_set_elf_info(): the only place elf class/machine are set. */
+  /** rproc_coredump_set_elf_info(): the only place elf class/machine are set (coredump.ts). */
   setElfInfo(cls: 32 | 64, machine: number): void {
-    if (cls !== 32 && cls !== 64) throw new RprocError("EINVAL", `unsupported ELF class ${String(cls)}`, { field: "elfClass", value: cls });
-    this.elfClass = cls;
-    this.elfMachine = machine;
+    rprocCoredumpSetElfInfo(this, cls, machine);
   }
 
   /** rproc_report_crash(): queue the crash work; returns at once (crash.ts). */

@@ -21,8 +21,6 @@ export interface Step {
   undoOnFailure?: boolean;
   /** Args shown in the begin event. */
   args?: Record<string, unknown>;
-  /** Map any failure of this step to one errno (rproc_alloc_registered_carveouts → ENOMEM). */
-  mapError?: (e: RprocError) => RprocError;
 }
 
 /** Anything thrown by a driver becomes an RprocError (EIO) so nothing untyped crosses the core. */
@@ -72,14 +70,9 @@ export async function runSteps(rproc: Rproc, steps: Step[]): Promise<void> {
     try {
       await runStep(rproc, step.name, step.run, step.args);
     } catch (e) {
-      let err = e as RprocError;
-      if (step.mapError) {
-        err = step.mapError(err);
-        if (err.step === undefined) err.step = step.name;
-      }
       if (step.undoOnFailure) done.push(step);
       for (const d of done.reverse()) if (d.undo) await runUndo(rproc, d.undoName ?? `undo_${d.name}`, d.undo);
-      throw err;
+      throw e;
     }
     done.push(step);
   }

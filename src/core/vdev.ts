@@ -8,7 +8,7 @@
 import { RprocError, hex } from "../errors.js";
 import { VDEV_OFF, VDEV_SIZE, VRING_OFF, VRING_SIZE } from "../formats/resource-table.js";
 import type { Rproc, RprocVdev, RprocVring } from "./rproc.js";
-import { checkCarveoutDa, rprocAddCarveout, rprocAllocCarveout, rprocFindCarveoutByName, rprocMemEntryInit, rprocReleaseCarveout } from "./carveout.js";
+import { carveoutPa, checkCarveoutDa, rprocAddCarveout, rprocAllocCarveout, rprocFindCarveoutByName, rprocMemEntryInit, rprocReleaseCarveout } from "./carveout.js";
 import { tableSetU32, tableSetU8, tableU32, tableU8, type TableRef } from "./table.js";
 
 export const RVDEV_NUM_VRINGS = 2;
@@ -28,16 +28,15 @@ function kalign(x: bigint, a: bigint): bigint {
   return (x + m) & ~m;
 }
 
-/** vring_size(num, align) rounded up to a page, as rproc_alloc_vring sizes the vring carveout. */
-export function vringCarveoutSize(num: number, align: number): number {
-  const n = BigInt(num);
-  const size = kalign(16n * n + 2n * (3n + n), BigInt(align)) + 6n + 8n * n;
-  return Number(kalign(size, BigInt(PAGE_SIZE)));
-}
-
+/** vring_size(num, align): descriptors and avail ring, aligned, then the used ring. */
 export function vringSize(num: number, align: number): number {
   const n = BigInt(num);
   return Number(kalign(16n * n + 2n * (3n + n), BigInt(align)) + 6n + 8n * n);
+}
+
+/** vring_size(num, align) rounded up to a page, as rproc_alloc_vring sizes the vring carveout. */
+export function vringCarveoutSize(num: number, align: number): number {
+  return Number(kalign(BigInt(vringSize(num, align)), BigInt(PAGE_SIZE)));
 }
 
 function vringOff(rvdev: { rscOffset: number }, i: number, field: number): number {
@@ -218,7 +217,7 @@ function findVqs(rproc: Rproc, rvdev: RprocVdev, table: TableRef): void {
       if (!rvring || !mem || !mem.va)
         throw new RprocError("ENOMEM", `vq ${id}: no vring vdev${rvdev.index}vring${id} (the firmware declares ${rvdev.vrings.length} vrings)`);
       mem.va.fill(0, Math.min(vringSize(rvring.num, rvring.align), mem.len), 0);
-      rvring.vq = { da: mem.da, pa: mem.pa ?? mem.va.pa };
+      rvring.vq = { da: mem.da, pa: carveoutPa(mem) };
       created.push(rvring);
       // The vring da reaches the table only now, after ops.start (spec §9.1).
       tableSetU32(table, vringOff(rvdev, id, VRING_OFF.da), mem.da >>> 0);

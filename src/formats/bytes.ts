@@ -9,6 +9,11 @@ export type Endianness = "little" | "big";
 
 /** Throws EINVAL unless [offset, offset+size) lies within [0, limit). Exact for any non-negative integers. */
 export function checkRange(offset: number | bigint, size: number | bigint, limit: number, field: string): void {
+  // Every bounds-checked read comes here: answer the common in-range case without bigints.
+  // Exact: offset, size and limit - offset are safe integers.
+  if (typeof offset === "number" && typeof size === "number" && Number.isSafeInteger(offset) && Number.isSafeInteger(size)) {
+    if (offset >= 0 && size >= 0 && size <= limit - offset) return;
+  }
   const o = BigInt(offset);
   const s = BigInt(size);
   if (o < 0n || s < 0n || o + s > BigInt(limit)) {
@@ -86,8 +91,11 @@ export class ByteWriter {
   }
 }
 
+/** A 64-bit value in JSON: a number, or a "0x…" string above 2^53-1 (the inspect JSON rule). */
+export type JsonU64 = number | string;
+
 /** A 64-bit value as a JSON number, or a "0x…" string above 2^53-1 (the inspect JSON rule). */
-export function jsonU64(v: number | bigint): number | string {
+export function jsonU64(v: number | bigint): JsonU64 {
   if (typeof v === "number") return v;
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : "0x" + v.toString(16);
 }

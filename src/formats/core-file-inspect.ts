@@ -7,12 +7,11 @@
  * JSON-ready: 64-bit register values above 2^53 are "0x…" strings, like every
  * other 64-bit number of the report.
  */
-import { jsonU64 } from "./bytes.js";
+import { jsonU64, type JsonU64 } from "./bytes.js";
 import { readCoreFile, type CoreFileSummary } from "./core-file-reader.js";
-import { EM_AARCH64, EM_ARM, type CoreRegisters } from "./core-file-prstatus.js";
+import type { CoreRegisters } from "./core-file-prstatus.js";
+import { EM_AARCH64, EM_ARM } from "./elf-constants.js";
 import { NT_PRSTATUS } from "./core-file.js";
-
-export type JsonU64 = number | string;
 
 export interface InspectPrstatus {
   /** pr_cursig: the signal gdb says the "program" terminated with. */

@@ -11,9 +11,7 @@
  */
 import { RprocError } from "../errors.js";
 import { ByteView, ByteWriter } from "./bytes.js";
-
-export const EM_ARM = 40;
-export const EM_AARCH64 = 183;
+import { EM_AARCH64, EM_ARM } from "./elf-constants.js";
 
 export interface CoreRegisters {
   /** Register values by name (ARM: r0..r15, cpsr, orig_r0; AArch64: x0..x30, sp, pc, pstate). Missing ones are 0. */

@@ -7,7 +7,9 @@
 import { RprocError, hex } from "../errors.js";
 import { ByteView, checkRange, cString } from "./bytes.js";
 import { decodePrstatus, hasPrstatusLayout, type CoreRegisters } from "./core-file-prstatus.js";
-import { ET_CORE, NT_PRSTATUS, PT_LOAD, PT_NOTE, SHT_PROGBITS, type CoreClass } from "./core-file.js";
+import { NT_PRSTATUS, type CoreClass } from "./core-file.js";
+import { asSafeNumber } from "./elf.js";
+import { ET_CORE, PT_LOAD, PT_NOTE, SHT_PROGBITS } from "./elf-constants.js";
 
 export interface CoreFileSegment {
   da: number;
@@ -33,14 +35,6 @@ export interface CoreFileSummary {
   registers?: CoreRegisters;
 }
 
-function num(v: number | bigint, field: string): number {
-  if (typeof v === "number") return v;
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new RprocError("EOVERFLOW", `${field} 0x${v.toString(16)} is beyond 2^53`, { field, value: "0x" + v.toString(16) });
-  }
-  return Number(v);
-}
-
 /** Parses a core file; throws EINVAL if it is not an ELF core or a table/note leaves the file. */
 export function readCoreFile(bytes: Uint8Array): CoreFileSummary {
   const v0 = new ByteView(bytes);
@@ -58,7 +52,7 @@ export function readCoreFile(bytes: Uint8Array): CoreFileSummary {
   const machine = v.u16(18, "e_machine");
   const h = cls === 32
     ? { entry: v.u32(24, "e_entry"), phoff: v.u32(28, "e_phoff"), shoff: v.u32(32, "e_shoff"), phentsize: v.u16(42, "e_phentsize"), phnum: v.u16(44, "e_phnum"), shentsize: v.u16(46, "e_shentsize"), shnum: v.u16(48, "e_shnum"), shstrndx: v.u16(50, "e_shstrndx") }
-    : { entry: num(v.u64(24, "e_entry"), "e_entry"), phoff: num(v.u64(32, "e_phoff"), "e_phoff"), shoff: num(v.u64(40, "e_shoff"), "e_shoff"), phentsize: v.u16(54, "e_phentsize"), phnum: v.u16(56, "e_phnum"), shentsize: v.u16(58, "e_shentsize"), shnum: v.u16(60, "e_shnum"), shstrndx: v.u16(62, "e_shstrndx") };
+    : { entry: asSafeNumber(v.u64(24, "e_entry"), "e_entry"), phoff: asSafeNumber(v.u64(32, "e_phoff"), "e_phoff"), shoff: asSafeNumber(v.u64(40, "e_shoff"), "e_shoff"), phentsize: v.u16(54, "e_phentsize"), phnum: v.u16(56, "e_phnum"), shentsize: v.u16(58, "e_shentsize"), shnum: v.u16(60, "e_shnum"), shstrndx: v.u16(62, "e_shstrndx") };
   const summary: CoreFileSummary = { class: cls, machine, entry: h.entry, variant: h.phnum > 0 ? "program-headers" : "sections", segments: [], notes: [] };
   const P = cls === 32 ? 32 : 56;
   if (h.phnum > 0) {
@@ -70,7 +64,7 @@ export function readCoreFile(bytes: Uint8Array): CoreFileSummary {
     const f = `programHeaders[${i}]`;
     const ph = cls === 32
       ? { type: v.u32(at, `${f}.p_type`), offset: v.u32(at + 4, `${f}.p_offset`), vaddr: v.u32(at + 8, `${f}.p_vaddr`), filesz: v.u32(at + 16, `${f}.p_filesz`) }
-      : { type: v.u32(at, `${f}.p_type`), offset: num(v.u64(at + 8, `${f}.p_offset`), `${f}.p_offset`), vaddr: num(v.u64(at + 16, `${f}.p_vaddr`), `${f}.p_vaddr`), filesz: num(v.u64(at + 32, `${f}.p_filesz`), `${f}.p_filesz`) };
+      : { type: v.u32(at, `${f}.p_type`), offset: asSafeNumber(v.u64(at + 8, `${f}.p_offset`), `${f}.p_offset`), vaddr: asSafeNumber(v.u64(at + 16, `${f}.p_vaddr`), `${f}.p_vaddr`), filesz: asSafeNumber(v.u64(at + 32, `${f}.p_filesz`), `${f}.p_filesz`) };
     checkRange(ph.offset, ph.filesz, bytes.length, `${f}.p_filesz`);
     if (ph.type === PT_LOAD) summary.segments.push({ da: ph.vaddr, size: ph.filesz, offset: ph.offset });
     else if (ph.type === PT_NOTE) readNotes(v, ph.offset, ph.filesz, machine, summary, f);
@@ -115,7 +109,7 @@ function readSections(v: ByteView, cls: CoreClass, shoff: number, shnum: number,
     const f = `sectionHeaders[${i}]`;
     return cls === 32
       ? { name: v.u32(at, `${f}.sh_name`), type: v.u32(at + 4, `${f}.sh_type`), addr: v.u32(at + 12, `${f}.sh_addr`), offset: v.u32(at + 16, `${f}.sh_offset`), size: v.u32(at + 20, `${f}.sh_size`) }
-      : { name: v.u32(at, `${f}.sh_name`), type: v.u32(at + 4, `${f}.sh_type`), addr: num(v.u64(at + 16, `${f}.sh_addr`), `${f}.sh_addr`), offset: num(v.u64(at + 24, `${f}.sh_offset`), `${f}.sh_offset`), size: num(v.u64(at + 32, `${f}.sh_size`), `${f}.sh_size`) };
+      : { name: v.u32(at, `${f}.sh_name`), type: v.u32(at + 4, `${f}.sh_type`), addr: asSafeNumber(v.u64(at + 16, `${f}.sh_addr`), `${f}.sh_addr`), offset: asSafeNumber(v.u64(at + 24, `${f}.sh_offset`), `${f}.sh_offset`), size: asSafeNumber(v.u64(at + 32, `${f}.sh_size`), `${f}.sh_size`) };
   };
   const str = sh(shstrndx);
   checkRange(str.offset, str.size, v.length, `sectionHeaders[${shstrndx}].sh_size`);

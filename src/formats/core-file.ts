@@ -12,20 +12,26 @@
 import { RprocError, hex } from "../errors.js";
 import { ByteWriter } from "./bytes.js";
 import { prstatusBytes, type CoreRegisters } from "./core-file-prstatus.js";
+import {
+  EHDR_SIZE,
+  ELFCLASS32,
+  ELFCLASS64,
+  ELFDATA2LSB,
+  ELFMAG,
+  ET_CORE,
+  EV_CURRENT,
+  PF_R,
+  PF_W,
+  PF_X,
+  PHDR_SIZE,
+  PT_LOAD,
+  PT_NOTE,
+  SHDR_SIZE,
+  SHF_WRITE,
+  SHT_PROGBITS,
+  SHT_STRTAB,
+} from "./elf-constants.js";
 
-export const ELFCLASS32 = 1;
-export const ELFCLASS64 = 2;
-export const ELFDATA2LSB = 1;
-export const EV_CURRENT = 1;
-export const ET_CORE = 4;
-export const PT_LOAD = 1;
-export const PT_NOTE = 4;
-export const PF_X = 1;
-export const PF_W = 2;
-export const PF_R = 4;
-export const SHT_PROGBITS = 1;
-export const SHT_STRTAB = 3;
-export const SHF_WRITE = 1;
 export const NT_PRSTATUS = 1;
 /** e_phnum at or above this would need the PN_XNUM extension the kernel does not write. */
 export const PN_XNUM = 0xffff;
@@ -61,16 +67,6 @@ export interface CoreHeader {
   totalSize: number;
 }
 
-export function ehdrSize(cls: CoreClass): number {
-  return cls === 32 ? 52 : 64;
-}
-export function phdrSize(cls: CoreClass): number {
-  return cls === 32 ? 32 : 56;
-}
-export function shdrSize(cls: CoreClass): number {
-  return cls === 32 ? 40 : 64;
-}
-
 function checkClass(cls: number): asserts cls is CoreClass {
   if (cls !== 32 && cls !== 64) {
     throw new RprocError("EINVAL", `ELF class ${cls} is not 32 or 64`, { field: "elfClass", value: cls });
@@ -95,10 +91,7 @@ function checkSegment(cls: CoreClass, seg: CoreSegment, i: number): void {
 }
 
 function writeIdent(w: ByteWriter, cls: CoreClass): void {
-  w.u8(0, 0x7f);
-  w.u8(1, 0x45);
-  w.u8(2, 0x4c);
-  w.u8(3, 0x46);
+  ELFMAG.forEach((b, i) => w.u8(i, b));
   w.u8(4, cls === 32 ? ELFCLASS32 : ELFCLASS64);
   // The kernel writes ELFDATA2LSB whatever the host: the dump always claims little-endian (spec §11.10).
   w.u8(5, ELFDATA2LSB);
@@ -126,10 +119,10 @@ function writeEhdr(w: ByteWriter, cls: CoreClass, f: EhdrFields): void {
     w.u32(28, f.phoff);
     w.u32(32, f.shoff);
     w.u32(36, 0);
-    w.u16(40, 52);
-    w.u16(42, f.phnum ? 32 : 0);
+    w.u16(40, EHDR_SIZE[32]);
+    w.u16(42, f.phnum ? PHDR_SIZE[32] : 0);
     w.u16(44, f.phnum);
-    w.u16(46, f.shnum ? 40 : 0);
+    w.u16(46, f.shnum ? SHDR_SIZE[32] : 0);
     w.u16(48, f.shnum);
     w.u16(50, f.shstrndx);
   } else {
@@ -137,10 +130,10 @@ function writeEhdr(w: ByteWriter, cls: CoreClass, f: EhdrFields): void {
     w.u64(32, f.phoff);
     w.u64(40, f.shoff);
     w.u32(48, 0);
-    w.u16(52, 64);
-    w.u16(54, f.phnum ? 56 : 0);
+    w.u16(52, EHDR_SIZE[64]);
+    w.u16(54, f.phnum ? PHDR_SIZE[64] : 0);
     w.u16(56, f.phnum);
-    w.u16(58, f.shnum ? 64 : 0);
+    w.u16(58, f.shnum ? SHDR_SIZE[64] : 0);
     w.u16(60, f.shnum);
     w.u16(62, f.shstrndx);
   }
@@ -215,8 +208,8 @@ export function buildCoreHeader(layout: CoreLayout): CoreHeader {
     });
   }
   segs.forEach((s, i) => checkSegment(cls, s, i));
-  const E = ehdrSize(cls);
-  const P = phdrSize(cls);
+  const E = EHDR_SIZE[cls];
+  const P = PHDR_SIZE[cls];
   const headerSize = E + phnum * P + (note ? note.length : 0);
   const header = new Uint8Array(headerSize);
   const w = new ByteWriter(header);
@@ -269,8 +262,8 @@ export function buildSectionCoreHeader(layout: CoreLayout): CoreHeader {
       });
     }
   });
-  const E = ehdrSize(cls);
-  const S = shdrSize(cls);
+  const E = EHDR_SIZE[cls];
+  const S = SHDR_SIZE[cls];
   const names = segs.map((s) => latin1(s.name as string));
   const strtabSize = 1 + STR_TBL.length + 1 + names.reduce((n, b) => n + b.length + 1, 0);
   const strtabOff = E + shnum * S;

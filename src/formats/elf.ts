@@ -10,7 +10,7 @@
  *   on those views being inside the file.
  */
 import { RprocError, hex } from "../errors.js";
-import { ByteView, checkRange, type Endianness } from "./bytes.js";
+import { ByteView, checkRange, cString, type Endianness } from "./bytes.js";
 import {
   EHDR_SIZE,
   PHDR_SIZE,
@@ -317,7 +317,7 @@ function parseSectionHeaders(v: ByteView, h: ElfHeader): SectionHeader[] {
       name: "",
       nameOffset,
       type,
-      flags: flags >>> 0,
+      flags,
       flagsHigh: Number(flags64 >> 32n),
       addr: u64(addr),
       // A NOBITS or NULL section's offset and size are not bounded by the file.
@@ -337,11 +337,9 @@ function stringAt(table: Uint8Array, off: number, field: string, what: string): 
   if (off >= table.byteLength) {
     throw einval(field, `${what}: name offset ${hex(off)} outside string table of size ${hex(table.byteLength)}`, off, table.byteLength);
   }
-  const end = table.indexOf(0, off);
-  if (end < 0) throw einval(field, `${what}: name at ${hex(off)} is not NUL-terminated within the string table`, off, table.byteLength);
-  let s = "";
-  for (let i = off; i < end; i++) s += String.fromCharCode(table[i]!);
-  return s;
+  const name = cString(table.subarray(off));
+  if (!name.terminated) throw einval(field, `${what}: name at ${hex(off)} is not NUL-terminated within the string table`, off, table.byteLength);
+  return name.text;
 }
 
 function nameSections(bytes: Uint8Array, h: ElfHeader, sections: SectionHeader[]): void {

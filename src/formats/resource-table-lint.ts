@@ -6,7 +6,7 @@
  */
 import { diag, type Diagnostic } from "../diagnostics.js";
 import { hex } from "../errors.js";
-import { PT_LOAD, SHF_ALLOC, type ElfFile } from "./elf.js";
+import { PT_LOAD, SHF_ALLOC, findSection, type ElfFile } from "./elf.js";
 import {
   FW_RSC_ADDR_ANY,
   RSC_HDR_SIZE,
@@ -15,11 +15,10 @@ import {
   VDEV_SIZE,
   VRING_SIZE,
   RESOURCE_TABLE_SECTION,
+  VIRTIO_ID_RPMSG,
   type ResourceTable,
   type RscEntry,
 } from "./resource-table.js";
-
-const VIRTIO_ID_RPMSG = 7;
 
 function isPow2(n: number): boolean {
   return n > 0 && (n & (n - 1)) === 0;
@@ -156,7 +155,7 @@ function inLoadSegment(elf: ElfFile, da: number, len: number): boolean {
 
 /** Checks against the image: the table and the trace buffers must be where the host can find them. */
 function lintAgainstElf(t: ResourceTable, elf: ElfFile, out: Diagnostic[]): void {
-  const sec = elf.sectionHeaders.find((s) => s.name === RESOURCE_TABLE_SECTION);
+  const sec = findSection(elf, RESOURCE_TABLE_SECTION);
   if (sec) {
     const extra = elf.sectionHeaders.filter((s) => s.name === RESOURCE_TABLE_SECTION).length - 1;
     if (extra > 0) out.push(diag("warning", "multiple-resource-tables", "resourceTable.section", `${extra + 1} sections are named ${RESOURCE_TABLE_SECTION}; the kernel uses only the first (section ${sec.index})`));

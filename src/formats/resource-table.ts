@@ -23,6 +23,8 @@ export const RVDEV_NUM_VRINGS = 2;
 export const RSC_HDR_SIZE = 4, CARVEOUT_SIZE = 52, DEVMEM_SIZE = 52, TRACE_SIZE = 44, VDEV_SIZE = 24, VRING_SIZE = 20, TABLE_HDR_SIZE = 16;
 export const RSC_NAME_SIZE = 32;
 export const RESOURCE_TABLE_SECTION = ".resource_table";
+/** The vdev id of rpmsg (VIRTIO_ID_RPMSG, include/uapi/linux/virtio_ids.h). */
+export const VIRTIO_ID_RPMSG = 7;
 
 /** Field offsets relative to the entry body (after the 4-byte fw_rsc_hdr.type). Devmem is laid out like carveout. */
 export const CARVEOUT_OFF = { da: 0, pa: 4, len: 8, flags: 12, reserved: 16, name: 20 } as const;

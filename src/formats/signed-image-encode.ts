@@ -68,16 +68,21 @@ class TlvWriter {
   }
 }
 
-/** The 64-byte hash entries of one image: Elf32_Phdr fields then SHA-256 of the segment's file bytes. */
-export function hashTableEntries(img: Uint8Array, phdrs: Elf32Phdr[]): Uint8Array {
+/** The 64-byte hash entries of one image: Elf32_Phdr fields then `sha256[i]`, the SHA-256 of header i's file bytes. */
+export function encodeHashEntries(phdrs: Elf32Phdr[], sha256: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(phdrs.length * HASH_ENTRY_SIZE);
   const dv = new DataView(out.buffer);
   phdrs.forEach((ph, i) => {
     const o = i * HASH_ENTRY_SIZE;
     [ph.type, ph.offset, ph.vaddr, ph.paddr, ph.filesz, ph.memsz, ph.flags, ph.align].forEach((v, k) => dv.setUint32(o + 4 * k, v >>> 0, true));
-    out.set(createHash("sha256").update(img.subarray(ph.offset, ph.offset + ph.filesz)).digest(), o + 32);
+    out.set(sha256[i]!, o + 32);
   });
   return out;
+}
+
+/** The hash entries of an image held in memory. */
+export function hashTableEntries(img: Uint8Array, phdrs: Elf32Phdr[]): Uint8Array {
+  return encodeHashEntries(phdrs, phdrs.map((ph) => createHash("sha256").update(img.subarray(ph.offset, ph.offset + ph.filesz)).digest()));
 }
 
 function u32le(v: number): Uint8Array {

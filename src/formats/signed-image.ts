@@ -12,7 +12,7 @@
 import { hex } from "../errors.js";
 import { teeError } from "./signed-image-errors.js";
 import { describeLegacyLayout } from "./signed-image-legacy.js";
-import { u32 as u32le, type Elf32Phdr } from "./signed-image-elf.js";
+import { readPhdr, u32 as u32le, type Elf32Phdr } from "./signed-image-elf.js";
 
 export const SIGNED_IMAGE_MAGIC = 0x3543a468;
 export const SIGNED_IMAGE_VERSION = 1;
@@ -163,22 +163,28 @@ export interface TlvRecord {
   paddingZero: boolean;
 }
 
-/** Every record in walk order; the walk is the TA's (stops when < 8 bytes remain or a value overruns). */
-export function listTlvs(area: Uint8Array, tlvLen: number): TlvRecord[] {
-  const out: TlvRecord[] = [];
+/** The TA's walk over the TLV area: records while 8 header bytes remain, stopping after a value that overruns tlv_len. */
+function* walkTlvs(area: Uint8Array, tlvLen: number): Generator<{ type: number; length: number; offset: number; valueOff: number; fits: boolean }> {
   let off = 0;
   while (off + 8 <= tlvLen) {
-    const type = u32le(area, off);
     const length = u32le(area, off + 4);
     const valueOff = off + 8;
     const fits = valueOff + length <= tlvLen;
+    yield { type: u32le(area, off), length, offset: off, valueOff, fits };
+    if (!fits) return;
+    off = valueOff + r8(length);
+  }
+}
+
+/** Every record in walk order (for inspect), the last one possibly overrunning. */
+export function listTlvs(area: Uint8Array, tlvLen: number): TlvRecord[] {
+  const out: TlvRecord[] = [];
+  for (const { type, length, offset, valueOff, fits } of walkTlvs(area, tlvLen)) {
     const value = area.subarray(valueOff, Math.min(valueOff + length, tlvLen));
     let paddingZero = true;
     const padEnd = Math.min(valueOff + r8(length), area.length);
     for (let i = valueOff + length; i < padEnd; i++) if (area[i] !== 0) paddingZero = false;
-    out.push({ type, length, offset: off, value, fits, paddingZero });
-    if (!fits) break;
-    off = valueOff + r8(length);
+    out.push({ type, length, offset, value, fits, paddingZero });
   }
   return out;
 }
@@ -189,13 +195,8 @@ export function listTlvs(area: Uint8Array, tlvLen: number): TlvRecord[] {
  * absent (the TA's TEE_ERROR_NO_DATA), else a view of the value.
  */
 export function findTlv(area: Uint8Array, tlvLen: number, type: number): Uint8Array | undefined {
-  let off = 0;
-  while (off + 8 <= tlvLen) {
-    const t = u32le(area, off);
-    const length = u32le(area, off + 4);
-    const valueOff = off + 8;
-    if (valueOff + length <= tlvLen && t === type) return length === 0 ? undefined : area.subarray(valueOff, valueOff + length);
-    off = valueOff + r8(length);
+  for (const r of walkTlvs(area, tlvLen)) {
+    if (r.fits && r.type === type) return r.length === 0 ? undefined : area.subarray(r.valueOff, r.valueOff + r.length);
   }
   return undefined;
 }
@@ -251,18 +252,7 @@ export function readHashTable(t: TlvArea): HashEntry[] {
   const out: HashEntry[] = [];
   for (let i = 0; i * HASH_ENTRY_SIZE < v.length; i++) {
     const o = i * HASH_ENTRY_SIZE;
-    out.push({
-      index: i,
-      type: u32le(v, o),
-      offset: u32le(v, o + 4),
-      vaddr: u32le(v, o + 8),
-      paddr: u32le(v, o + 12),
-      filesz: u32le(v, o + 16),
-      memsz: u32le(v, o + 20),
-      flags: u32le(v, o + 24),
-      align: u32le(v, o + 28),
-      sha256: v.slice(o + 32, o + 64),
-    });
+    out.push({ ...readPhdr(v, o, i), sha256: v.slice(o + 32, o + 64) });
   }
   return out;
 }

@@ -82,7 +82,7 @@ export function platformTrustedKey(platform: Platform, proc: ProcessorDesc, pem?
 /** A TA over this platform's PTA, trusting the processor's key. */
 export function createPlatformTa(platform: Platform, proc: ProcessorDesc, opts: { publicKeyPem?: Uint8Array | string; encryptionKey?: Uint8Array } = {}): RemoteprocTa {
   const key = loadVerifyKey(platformTrustedKey(platform, proc, opts.publicKeyPem), "TEE public key");
-  const pta = new PlatformPta(platform, [{ rprocId: proc.tee?.rprocId ?? 0, processor: proc, publicKey: key.key, encryptionKey: opts.encryptionKey }]);
+  const pta = new PlatformPta(platform, [{ rprocId: proc.tee?.rprocId ?? 0, processor: proc, publicKey: key.key, encryptionKey: opts.encryptionKey, acceptEcdsa: proc.tee?.acceptEcdsa === true }]);
   return new RemoteprocTa(pta);
 }
 

@@ -5,9 +5,8 @@
  * vrings and buffers, so a linear scan is the honest data structure.
  */
 import { RprocError, hex } from "../errors.js";
+import { PAGE_SIZE } from "./sparse-memory.js";
 import type { ReservedPool } from "./types.js";
-
-const PAGE_SIZE = 4096;
 
 export class PoolAllocator {
   readonly pool: ReservedPool;
@@ -19,10 +18,8 @@ export class PoolAllocator {
   }
 
   /** Returns the pa of `len` bytes aligned to `align` (a power of two; default one page, as the DMA API gives). */
-  alloc(len: number, align = 4096): number {
-    if (!Number.isSafeInteger(len) || len <= 0) {
-      throw new RprocError("EINVAL", `${this.pool.name}: allocation length ${String(len)} must be a positive integer`, { field: "len", value: String(len) });
-    }
+  alloc(len: number, align = PAGE_SIZE): number {
+    this.checkLen(len);
     if (!isPowerOfTwo(align)) {
       throw new RprocError("EINVAL", `${this.pool.name}: alignment ${String(align)} is not a power of two`, { field: "align", value: String(align) });
     }
@@ -53,9 +50,7 @@ export class PoolAllocator {
    * 0x3000-byte vring occupies 0x4000 and the next allocation starts after it.
    */
   allocCoherent(len: number): number {
-    if (!Number.isSafeInteger(len) || len <= 0) {
-      throw new RprocError("EINVAL", `${this.pool.name}: allocation length ${String(len)} must be a positive integer`, { field: "len", value: String(len) });
-    }
+    this.checkLen(len);
     const poolPages = Math.floor(this.pool.size / PAGE_SIZE);
     let pages = 1;
     while (pages * PAGE_SIZE < len) pages *= 2;
@@ -87,6 +82,12 @@ export class PoolAllocator {
       });
     }
     this.blocks.splice(i, 1);
+  }
+
+  private checkLen(len: number): void {
+    if (!Number.isSafeInteger(len) || len <= 0) {
+      throw new RprocError("EINVAL", `${this.pool.name}: allocation length ${String(len)} must be a positive integer`, { field: "len", value: String(len) });
+    }
   }
 
   /** Bytes currently allocated (excluding alignment padding; a coherent allocation counts its whole 2^order region). */

@@ -8,6 +8,7 @@
 import { RprocError, hex } from "../errors.js";
 import { checkRange } from "../formats/bytes.js";
 import type { Platform } from "./platform.js";
+import { unmappedAt } from "./validate.js";
 
 export class MemView {
   readonly platform: Platform;
@@ -19,7 +20,7 @@ export class MemView {
     if (!Number.isSafeInteger(pa) || pa < 0 || !Number.isSafeInteger(len) || len < 0 || pa + len > Number.MAX_SAFE_INTEGER) {
       throw new RprocError("EINVAL", `memory view ${String(pa)} + ${String(len)}: not a valid address range`, { field: "pa", value: String(pa) });
     }
-    if (len > 0 && !coveredByRegions(platform, pa, len)) {
+    if (unmappedAt(platform.desc.regions, pa, len) !== undefined) {
       throw new RprocError("EFAULT", `memory view ${hex(pa)} + ${hex(len)} is outside the regions of ${platform.desc.name}`, {
         field: "pa",
         value: pa,
@@ -64,15 +65,4 @@ export class MemView {
     checkRange(off, len, this.len, `view ${hex(this.pa)} sub`);
     return new MemView(this.platform, this.pa + off, len, this.world);
   }
-}
-
-function coveredByRegions(platform: Platform, pa: number, len: number): boolean {
-  let cur = pa;
-  const end = pa + len;
-  while (cur < end) {
-    const r = platform.desc.regions.find((x) => cur >= x.pa && cur < x.pa + x.size);
-    if (!r) return false;
-    cur = r.pa + r.size;
-  }
-  return true;
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { RprocError, hex } from "../errors.js";
 import { SparseMemory } from "./sparse-memory.js";
 import type { MemoryRegion, PlatformDesc, ProcessorDesc, ReservedPool } from "./types.js";
-import { validatePlatform } from "./validate.js";
+import { unmappedAt, validatePlatform } from "./validate.js";
 
 const BUNDLED_DIR = fileURLToPath(new URL("../../platforms/", import.meta.url));
 
@@ -45,15 +45,15 @@ export class Platform {
 
   /** A bundled platform by name ("stm32mp157", "am64x", ...) or a path to a platform JSON file. */
   static load(nameOrPath: string): Platform {
-    const looksLikePath = nameOrPath.includes("/") || nameOrPath.includes("\\") || nameOrPath.endsWith(".json");
     let file: string;
-    if (looksLikePath) {
+    if (isPlatformPath(nameOrPath)) {
       file = resolve(nameOrPath);
       if (!existsSync(file)) throw new RprocError("ENOENT", `platform file ${nameOrPath} not found`, { field: "platform", value: nameOrPath });
     } else {
-      const hit = Platform.bundled().find((b) => b.name === nameOrPath);
+      const bundled = bundledFiles();
+      const hit = bundled.find((b) => b.name === nameOrPath);
       if (!hit) {
-        const names = Platform.bundled().map((b) => b.name).join(", ");
+        const names = bundled.map((b) => b.name).join(", ");
         throw new RprocError("ENOENT", `no bundled platform named ${JSON.stringify(nameOrPath)} (bundled: ${names})`, {
           field: "platform",
           value: nameOrPath,
@@ -85,14 +85,7 @@ export class Platform {
 
   /** The platform files shipped in platforms/, by name (file name without .json). */
   static bundled(): { name: string; description: string; path: string }[] {
-    let names: string[];
-    try {
-      names = readdirSync(BUNDLED_DIR).filter((n) => n.endsWith(".json"));
-    } catch {
-      return [];
-    }
-    return names.map((n) => {
-      const path = resolve(BUNDLED_DIR, n);
+    return bundledFiles().map(({ name, path }) => {
       let description = "";
       try {
         const j = JSON.parse(readFileSync(path, "utf8")) as { description?: unknown };
@@ -100,8 +93,8 @@ export class Platform {
       } catch {
         // A broken bundled file still lists; load() reports what is wrong with it.
       }
-      return { name: n.slice(0, -".json".length), description, path };
-    }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      return { name, description, path };
+    });
   }
 
   get name(): string {
@@ -199,17 +192,12 @@ export class Platform {
     if (!validRange(pa, len)) {
       throw new RprocError("EINVAL", `${what} ${String(pa)} + ${String(len)}: not a valid address range`, { field: "pa", value: String(pa) });
     }
-    let cur = pa;
-    const end = pa + Math.max(len, 1);
-    while (cur < end) {
-      const r = this.desc.regions.find((x) => cur >= x.pa && cur < x.pa + x.size);
-      if (!r) {
-        throw new RprocError("EFAULT", `${what} ${hex(pa)} + ${hex(len)}: ${hex(cur)} is outside every region of ${this.desc.name}`, {
-          field: "pa",
-          value: cur,
-        });
-      }
-      cur = r.pa + r.size;
+    const hole = unmappedAt(this.desc.regions, pa, Math.max(len, 1));
+    if (hole !== undefined) {
+      throw new RprocError("EFAULT", `${what} ${hex(pa)} + ${hex(len)}: ${hex(hole)} is outside every region of ${this.desc.name}`, {
+        field: "pa",
+        value: hole,
+      });
     }
   }
 
@@ -231,6 +219,24 @@ export class Platform {
       });
     }
   }
+}
+
+/** Whether a platform argument names a JSON file (resolved as a path) rather than a bundled platform. */
+export function isPlatformPath(arg: string): boolean {
+  return arg.includes("/") || arg.includes("\\") || arg.endsWith(".json");
+}
+
+/** The bundled platform files by name, sorted; only the folder is read (load() by name needs no file contents). */
+function bundledFiles(): { name: string; path: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(BUNDLED_DIR).filter((n) => n.endsWith(".json"));
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => ({ name: n.slice(0, -".json".length), path: resolve(BUNDLED_DIR, n) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function validRange(a: number, len: number): boolean {

@@ -61,7 +61,8 @@ export interface ProcessorDesc {
   /** TEE: lock the firmware memory from the host between LOAD_FW and RELEASE_FW. */
   firewall?: boolean;
   /** publicKey is a path relative to the platform file. */
-  tee?: { rprocId: number; publicKey?: string };
+  /** OP-TEE remoteproc TA id; the trusted key (path relative to the platform file); whether the platform PTA also verifies ECDSA P-256 (upstream STM32MP1's does not). */
+  tee?: { rprocId: number; publicKey?: string; acceptEcdsa?: boolean };
   mailbox?: { kind: "stm32-ipcc" | "ti-mailbox" | "imx-mu"; pa: number; size: number; channels?: string[] };
   watchdog?: { kind: string; timeoutMs: number; pa?: number; size?: number };
   peripherals?: { name: string; pa: number; size: number; da?: number }[];

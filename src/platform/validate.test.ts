@@ -99,6 +99,7 @@ const cases: [string, (j: any) => void, string][] = [
   ["dmaPool names no pool", (j) => (j.processors[0].dmaPool = "dma"), "processors[0].dmaPool"],
   ["tee without rprocId", (j) => (j.processors[0].tee = {}), "processors[0].tee.rprocId"],
   ["tee rprocId reused", (j) => j.processors.push({ ...j.processors[0], name: "m4b" }), "processors[1].tee.rprocId"],
+  ["tee acceptEcdsa not a boolean", (j) => (j.processors[0].tee.acceptEcdsa = "yes"), "processors[0].tee.acceptEcdsa"],
   ["mailbox kind", (j) => (j.processors[0].mailbox.kind = "arm-mhu"), "processors[0].mailbox.kind"],
   ["mailbox not mapped", (j) => (j.processors[0].mailbox.pa = "0x4c002000"), "processors[0].mailbox.pa"],
   ["mailbox duplicate channel", (j) => (j.processors[0].mailbox.channels = ["vq0", "vq0"]), "processors[0].mailbox.channels[1]"],

@@ -116,20 +116,21 @@ function unique(names: string[], path: string, what: string): void {
   });
 }
 
-function covered(regions: MemoryRegion[], pa: number, size: number): boolean {
-  // Union coverage: adjacent regions (e.g. OCRAM banks) may together hold one range.
+/**
+ * The first address of [pa, pa+len) that no region holds, or undefined when
+ * the regions hold all of it. Union coverage: adjacent regions (e.g. OCRAM
+ * banks) may together hold one range. Shared by validation, the platform's
+ * access checks and MemView.
+ */
+export function unmappedAt(regions: readonly MemoryRegion[], pa: number, len: number): number | undefined {
   let cur = pa;
-  const end = pa + size;
-  for (let progress = true; cur < end && progress; ) {
-    progress = false;
-    for (const r of regions) {
-      if (cur >= r.pa && cur < r.pa + r.size) {
-        cur = r.pa + r.size;
-        progress = true;
-      }
-    }
+  const end = pa + len;
+  while (cur < end) {
+    const r = regions.find((x) => cur >= x.pa && cur < x.pa + x.size);
+    if (!r) return cur;
+    cur = r.pa + r.size;
   }
-  return cur >= end;
+  return undefined;
 }
 
 function parseRegion(v: unknown, path: string): MemoryRegion {
@@ -214,7 +215,7 @@ function parseProcessor(v: unknown, path: string, desc: { regions: MemoryRegion[
   if (ts.length === 0) fail(tpath, "needs at least one da <-> pa range");
   p.translations = ts.map((t, i) => parseTranslation(t, `${tpath}[${i}]`, daLimit));
   p.translations.forEach((t, i) => {
-    if (!covered(desc.regions, t.pa, t.size)) {
+    if (unmappedAt(desc.regions, t.pa, t.size) !== undefined) {
       fail(`${tpath}[${i}].pa`, `pa ${hex(t.pa)} + size ${hex(t.size)} is not inside the platform's regions`, t.pa);
     }
   });
@@ -240,9 +241,10 @@ function parseProcessor(v: unknown, path: string, desc: { regions: MemoryRegion[
   if (o.firewall !== undefined) p.firewall = bool(o.firewall, join(path, "firewall"), false);
   if (o.tee !== undefined) {
     const tp = join(path, "tee");
-    const t = object(o.tee, tp, ["rprocId"], ["publicKey"]);
+    const t = object(o.tee, tp, ["rprocId"], ["publicKey", "acceptEcdsa"]);
     p.tee = { rprocId: address(t.rprocId, join(tp, "rprocId"), DA_LIMIT_32) };
     if (t.publicKey !== undefined) p.tee.publicKey = string(t.publicKey, join(tp, "publicKey"));
+    if (t.acceptEcdsa !== undefined) p.tee.acceptEcdsa = bool(t.acceptEcdsa, join(tp, "acceptEcdsa"), false);
   }
   if (o.mailbox !== undefined) {
     const mp = join(path, "mailbox");
@@ -292,7 +294,7 @@ function parseProcessor(v: unknown, path: string, desc: { regions: MemoryRegion[
 }
 
 function mustBeMapped(regions: MemoryRegion[], pa: number, size: number, field: string): void {
-  if (!covered(regions, pa, size)) fail(field, `${hex(pa)} + ${hex(size)} is not inside the platform's regions`, pa);
+  if (unmappedAt(regions, pa, size) !== undefined) fail(field, `${hex(pa)} + ${hex(size)} is not inside the platform's regions`, pa);
 }
 
 /** Validate a parsed JSON value as a platform description; throws RprocError EINVAL naming the field. */

@@ -37,7 +37,7 @@ import {
   type SignedImage,
   type TlvRecord,
 } from "../formats/signed-image.js";
-import { ELF32_SHDR_SIZE, PT_LOAD, e32FindRscTable, e32LoadSegments, e32ParseEhdr, type Elf32Phdr } from "../formats/signed-image-elf.js";
+import { ELF32_SHDR_SIZE, PT_LOAD, e32FindRscTable, e32LoadSegments, e32ParseEhdr, u32 as u32le, type Elf32Phdr } from "../formats/signed-image-elf.js";
 import { ENC_ALGO_AES_256_CTR, aesCtr, readEncryption, type ImageEncryption } from "./encryption.js";
 import { inspectElfBytes, type InspectElf, type InspectReport, type InspectResourceTable } from "../inspect.js";
 
@@ -122,10 +122,6 @@ const SIGN_TYPE_NAMES: Record<number, string> = {
   [SIGN_TYPE_ECDSA_P256_SHA256]: "ECDSA P-256 / SHA-256",
 };
 const IMG_TYPE_NAMES: Record<number, string> = { [IMG_TYPE_ELF]: "ELF", [IMG_TYPE_ENCRYPTED_ELF]: "encrypted ELF" };
-
-function u32le(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-}
 
 const toHex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString("hex");
 
@@ -317,19 +313,7 @@ function build(bytes: Uint8Array, file: string, options: InspectSignedOptions): 
     hashType: s.hashType ?? null,
     hashTypeName: s.hashType === undefined ? "absent" : s.hashType === HASH_TYPE_SHA256 ? "SHA-256" : `unknown (${s.hashType})`,
     tlvs: tlvsJson(s),
-    hashTable: s.hashTable.map((e) => ({
-      index: e.index,
-      type: e.type,
-      offset: e.offset,
-      vaddr: e.vaddr,
-      paddr: e.paddr,
-      filesz: e.filesz,
-      memsz: e.memsz,
-      flags: e.flags,
-      align: e.align,
-      sha256: toHex(e.sha256),
-      usedBy: usedBy.get(e.index) ?? [],
-    })),
+    hashTable: s.hashTable.map((e) => ({ ...e, sha256: toHex(e.sha256), usedBy: usedBy.get(e.index) ?? [] })),
     images,
     resourceTableImage,
     encryption: enc === undefined ? null : { algo: enc.algo, algoName: "AES-256-CTR", ivs: enc.ivs.map(toHex) },
@@ -337,12 +321,6 @@ function build(bytes: Uint8Array, file: string, options: InspectSignedOptions): 
   return { file, size: bytes.byteLength, elf: chosen.elf, resourceTable: chosen.resourceTable, diagnostics, signedImage };
 }
 
-/**
- * The TA finds the table through section headers, which no signature covers,
- * then Linux reads it from device memory at sh_addr. Say where it is and
- * whether the bytes landing there are hashed. Returns the image whose table
- * the TA reports (the first; a second is refused).
- */
 /** PT_LOADs of two images sharing device memory: rproc's TA refuses it (BAD_FORMAT); the C TA lets the later image overwrite. */
 function overlapDiagnostics(work: ImageWork[], out: Diagnostic[]): void {
   for (const w of work) {
@@ -360,6 +338,12 @@ function overlapDiagnostics(work: ImageWork[], out: Diagnostic[]): void {
   }
 }
 
+/**
+ * The TA finds the table through section headers, which no signature covers,
+ * then Linux reads it from device memory at sh_addr. Say where it is and
+ * whether the bytes landing there are hashed. Returns the image whose table
+ * the TA reports (the first; a second is refused).
+ */
 function resourceTableDiagnostics(s: SignedImage, work: ImageWork[], out: Diagnostic[]): number | null {
   const withTable = work.filter((w) => w.rsc !== undefined);
   if (withTable.length === 0) {
@@ -419,16 +403,15 @@ function signatureDiagnostics(s: SignedImage, work: ImageWork[], out: Diagnostic
       diag("info", "signed-unauthenticated-bytes", `signedImage.images[${w.chunk.index}]`, `${open} of ${size} bytes of image ${w.chunk.index} are covered neither by the signature nor by a segment hash (ELF header, program and section headers${names.length ? `, sections ${names.join(" ")}` : ""}, padding): changing them keeps the image valid`),
     );
   }
-  const tlvs = s.tlvs;
   const seen = new Set<number>();
-  for (const t of tlvs) {
-    const path = `signedImage.tlvs[${tlvs.indexOf(t)}]`;
+  s.tlvs.forEach((t, k) => {
+    const path = `signedImage.tlvs[${k}]`;
     if (!t.fits) out.push(diag("warning", "signed-tlv-truncated", path, `TLV ${hex(t.type)} declares ${t.length} value bytes past tlv_len: the TA stops reading there`));
     else if (seen.has(t.type)) out.push(diag("warning", "signed-tlv-duplicate", path, `second ${tlvName(t.type)} TLV (${hex(t.type)}): the TA uses the first one only`));
     if (!t.paddingZero) out.push(diag("info", "signed-tlv-padding-nonzero", path, `TLV ${hex(t.type)} has non-zero padding (signed, but the signer always writes zeros)`));
     if (t.fits) seen.add(t.type);
     if (tlvName(t.type) === "UNKNOWN") out.push(diag("info", "signed-tlv-unknown", path, `TLV type ${hex(t.type)} is not known: the TA ignores it`));
-  }
+  });
   const { header, signOffset, imagesOffset } = s.layout;
   const pads: [string, number, number][] = [
     ["signature padding", signOffset + header.signLen, imagesOffset],

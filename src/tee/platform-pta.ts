@@ -9,7 +9,9 @@
  * memoryRegions gets one carveout per translation. Every copy, fill and
  * resource-table translation must lie inside one carveout (ACCESS_DENIED).
  *
- * Like the STM32 PTA: RSA PKCS#1 v1.5 SHA-256 only (ECDSA → NOT_SUPPORTED),
+ * Like the STM32 PTA: RSA PKCS#1 v1.5 SHA-256 only (ECDSA → NOT_SUPPORTED)
+ * unless the processor's config sets acceptEcdsa (then ECDSA P-256 too, over
+ * the digest the TA sends, with ecdsa-p256.ts),
  * one public key per processor, key info ignored; RELEASE zero-fills every
  * carveout. Unlike it: state per rproc id (the STM32 PTA has one global
  * state), and the optional host firewall (processor.firewall).
@@ -20,11 +22,13 @@ import type { Platform } from "../platform/platform.js";
 import type { ProcessorDesc } from "../platform/types.js";
 import { teeError } from "../formats/signed-image-errors.js";
 import { verifyRsaDigest } from "./crypto.js";
+import { verifyEcdsaP256Digest } from "./ecdsa-p256.js";
 import { aesCtr, ENC_ALGO_AES_256_CTR } from "./encryption.js";
 import {
   PTA_RPROC_HWCAP_FMT_ELF,
   PTA_RPROC_HWCAP_FMT_ENC_ELF,
   PTA_RPROC_HWCAP_PROT_HASH_TABLE,
+  TEE_ALG_ECDSA_P256,
   TEE_ALG_RSASSA_PKCS1_V1_5_SHA256,
   type PtaKeyInfo,
   type RprocPta,
@@ -64,6 +68,12 @@ export interface PtaProcessor {
   publicKey?: KeyObject;
   /** AES-256 key for encrypted images (our extension; ST fetches it from OTP/secure storage). */
   encryptionKey?: Uint8Array;
+  /**
+   * Also verify ECDSA P-256 signatures (SIGNTYPE 2, TEE_ALG_ECDSA_P256) with
+   * `publicKey`, which must then be an EC P-256 key. Default false: the
+   * upstream STM32MP1 PTA answers TEE_ERROR_NOT_SUPPORTED.
+   */
+  acceptEcdsa?: boolean;
 }
 
 interface Instance extends PtaProcessor {
@@ -108,27 +118,37 @@ export class PlatformPta implements RprocPta {
     if (i.on) throw teeError("TEE_ERROR_BAD_STATE", `PTA ${what}: remote processor ${i.rprocId} is running`, { field: "state" });
   }
 
+  /** Session-level commands refuse an unknown id with NOT_SUPPORTED (the others say BAD_PARAMETERS). */
+  private supported(rprocId: number): Instance {
+    const i = this.instances.get(rprocId >>> 0);
+    if (i === undefined) throw teeError("TEE_ERROR_NOT_SUPPORTED", `PTA: no remote processor with rproc id ${rprocId}`, { field: "rprocId", value: rprocId });
+    return i;
+  }
+
   openSession(rprocId: number): void {
-    if (!this.instances.has(rprocId >>> 0)) throw teeError("TEE_ERROR_NOT_SUPPORTED", `PTA: no remote processor with rproc id ${rprocId}`, { field: "rprocId", value: rprocId });
+    this.supported(rprocId);
   }
 
   hwCapabilities(rprocId: number): { format: number; protection: number } {
-    if (!this.instances.has(rprocId >>> 0)) throw teeError("TEE_ERROR_NOT_SUPPORTED", `PTA: no remote processor with rproc id ${rprocId}`, { field: "rprocId", value: rprocId });
-    const i = this.get(rprocId);
+    const i = this.supported(rprocId);
     return { format: PTA_RPROC_HWCAP_FMT_ELF | (i.encryptionKey !== undefined ? PTA_RPROC_HWCAP_FMT_ENC_ELF : 0), protection: PTA_RPROC_HWCAP_PROT_HASH_TABLE };
   }
 
   verifyDigest(rprocId: number, keyInfo: PtaKeyInfo, digest: Uint8Array, signature: Uint8Array): void {
     const i = this.get(rprocId);
     this.requireOff(i, "VERIFY_DIGEST");
-    if (keyInfo.algo !== TEE_ALG_RSASSA_PKCS1_V1_5_SHA256) {
-      throw teeError("TEE_ERROR_NOT_SUPPORTED", `PTA: signature algorithm ${hex(keyInfo.algo)} not supported (this PTA verifies RSA PKCS#1 v1.5 SHA-256 only, as the STM32MP1 PTA)`, {
+    const ecdsa = keyInfo.algo === TEE_ALG_ECDSA_P256 && i.acceptEcdsa === true;
+    if (keyInfo.algo !== TEE_ALG_RSASSA_PKCS1_V1_5_SHA256 && !ecdsa) {
+      throw teeError("TEE_ERROR_NOT_SUPPORTED", `PTA: signature algorithm ${hex(keyInfo.algo)} not supported (this PTA verifies RSA PKCS#1 v1.5 SHA-256 only, as the STM32MP1 PTA; acceptEcdsa adds ECDSA P-256)`, {
         field: "keyInfo.algo",
         value: keyInfo.algo,
       });
     }
     if (i.publicKey === undefined) throw teeError("TEE_ERROR_ITEM_NOT_FOUND", `PTA: no public key configured for rproc id ${rprocId}`, { field: "publicKey" });
-    if (!verifyRsaDigest(i.publicKey, digest, signature)) throw teeError("TEE_ERROR_SIGNATURE_INVALID", "signature does not verify with the platform's public key", { field: "signature" });
+    // A key of the other kind cannot have made the signature: SIGNATURE_INVALID, as for a wrong key.
+    const ecKey = i.publicKey.asymmetricKeyType === "ec" && i.publicKey.asymmetricKeyDetails?.namedCurve === "prime256v1";
+    const ok = ecdsa ? ecKey && verifyEcdsaP256Digest(i.publicKey, digest, signature) : verifyRsaDigest(i.publicKey, digest, signature);
+    if (!ok) throw teeError("TEE_ERROR_SIGNATURE_INVALID", "signature does not verify with the platform's public key", { field: "signature" });
   }
 
   private carveoutFor(i: Instance, da: number, size: number): PtaCarveout {

@@ -13,10 +13,10 @@ import { createHash, type Hash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
 import { RprocError } from "../errors.js";
 import { HASH_ENTRY_SIZE, r8 } from "../formats/signed-image.js";
-import { encodeSignedPrefix, type PrefixImage } from "../formats/signed-image-encode.js";
-import { EM_ARM, readSignerElfFrom, type Elf32Phdr } from "../formats/signed-image-elf.js";
+import { encodeHashEntries, encodeSignedPrefix, type PrefixImage } from "../formats/signed-image-encode.js";
+import { readSignerElfFrom, type Elf32Phdr } from "../formats/signed-image-elf.js";
 import { signMessage } from "./crypto.js";
-import type { SignOptions } from "./sign.js";
+import { requireArm, requireInputs, type SignOptions } from "./sign.js";
 
 const CHUNK = 1 << 20;
 
@@ -56,6 +56,16 @@ function readAt(fd: number, off: number, len: number, name: string): Uint8Array 
   return b;
 }
 
+/** A failed signing leaves no output file behind. */
+function discardOutput(fd: number, path: string): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* already failing */
+  }
+  rmSync(path, { force: true });
+}
+
 function writeAll(fd: number, data: Uint8Array, pos: number): void {
   for (let o = 0; o < data.length; ) o += writeSync(fd, data, o, data.length - o, pos + o);
 }
@@ -69,14 +79,7 @@ function openInput(input: SignFileInput): OpenInput {
   }
   try {
     const size = fstatSync(fd).size;
-    const info = readSignerElfFrom((off, len) => readAt(fd, off, len, input.name), size, input.name);
-    if (info.machine !== EM_ARM) {
-      throw new RprocError("EINVAL", `${input.name}: e_machine ${info.machine} is not ARM (40); sign_rproc_fw.py only signs Arm ELF32 images`, {
-        field: "e_machine",
-        value: info.machine,
-        limit: EM_ARM,
-      });
-    }
+    const info = requireArm(readSignerElfFrom((off, len) => readAt(fd, off, len, input.name), size, input.name), input.name);
     return { ...input, fd, size, phdrs: info.phdrs };
   } catch (e) {
     closeSync(fd);
@@ -101,19 +104,12 @@ function copyAndHash(input: OpenInput, out: number, at: number, buf: Uint8Array)
   }
   const pad = r8(input.size) - input.size;
   if (pad > 0) writeAll(out, new Uint8Array(pad), at + input.size);
-  const table = new Uint8Array(input.phdrs.length * HASH_ENTRY_SIZE);
-  const dv = new DataView(table.buffer);
-  input.phdrs.forEach((ph, i) => {
-    const o = i * HASH_ENTRY_SIZE;
-    [ph.type, ph.offset, ph.vaddr, ph.paddr, ph.filesz, ph.memsz, ph.flags, ph.align].forEach((v, k) => dv.setUint32(o + 4 * k, v >>> 0, true));
-    table.set(hashes[i]!.digest(), o + 32);
-  });
-  return table;
+  return encodeHashEntries(input.phdrs, hashes.map((h) => h.digest()));
 }
 
 /** Signs the ELF files into `outPath`. Returns the prefix (header, TLVs, signature) and the file size. */
 export function signFirmwareFiles(inputs: SignFileInput[], outPath: string, opts: Omit<SignOptions, "encryptKey" | "newIv">): { prefix: Uint8Array; size: number; imageSizes: number[] } {
-  if (inputs.length === 0) throw new RprocError("EINVAL", "sign: at least one ELF image is needed", { field: "images" });
+  requireInputs(inputs);
   const open: OpenInput[] = [];
   let out: number | undefined;
   try {
@@ -151,14 +147,7 @@ export function signFirmwareFiles(inputs: SignFileInput[], outPath: string, opts
     out = undefined;
     return { prefix, size: at, imageSizes: open.map((im) => im.size) };
   } catch (e) {
-    if (out !== undefined) {
-      try {
-        closeSync(out);
-      } catch {
-        /* already failing */
-      }
-      rmSync(outPath, { force: true });
-    }
+    if (out !== undefined) discardOutput(out, outPath);
     if (e instanceof RprocError) throw e;
     throw fileError("EIO", "write", outPath, e);
   } finally {
@@ -179,14 +168,7 @@ export function writeChunksToFile(outPath: string, parts: Uint8Array[]): number 
     closeSync(out);
     return at;
   } catch (e) {
-    if (out !== undefined) {
-      try {
-        closeSync(out);
-      } catch {
-        /* already failing */
-      }
-      rmSync(outPath, { force: true });
-    }
+    if (out !== undefined) discardOutput(out, outPath);
     throw fileError("EIO", "write", outPath, e);
   }
 }

@@ -6,7 +6,7 @@
 import { RprocError, hex } from "../errors.js";
 import { IMG_TYPE_ENCRYPTED_ELF, PLAT_TLV_MAX, PLAT_TLV_MIN, TLV_ENC_ALGO, TLV_ENC_IVS } from "../formats/signed-image.js";
 import { encodeSignedImage, encodeSignedImageParts, type EncodeImage, type EncodeOptions } from "../formats/signed-image-encode.js";
-import { EM_ARM, readSignerElf } from "../formats/signed-image-elf.js";
+import { EM_ARM, readSignerElf, type SignerElfInfo } from "../formats/signed-image-elf.js";
 import { signMessage, type SigningKey } from "./crypto.js";
 import { encryptElfSegments, encryptionTlvs, freshIv } from "./encryption.js";
 
@@ -69,22 +69,32 @@ export interface SignInput {
   bytes: Uint8Array;
 }
 
-function encodeOptions(inputs: SignInput[], opts: SignOptions): EncodeOptions {
+/** The script needs at least one --in. */
+export function requireInputs(inputs: unknown[]): void {
   if (inputs.length === 0) throw new RprocError("EINVAL", "sign: at least one ELF image is needed", { field: "images" });
+}
+
+/** sign_rproc_fw.py asserts e_machine is EM_ARM for every input. */
+export function requireArm(info: SignerElfInfo, name: string): SignerElfInfo {
+  if (info.machine !== EM_ARM) {
+    throw new RprocError("EINVAL", `${name}: e_machine ${info.machine} is not ARM (40); sign_rproc_fw.py only signs Arm ELF32 images`, {
+      field: "e_machine",
+      value: info.machine,
+      limit: EM_ARM,
+    });
+  }
+  return info;
+}
+
+function encodeOptions(inputs: SignInput[], opts: SignOptions): EncodeOptions {
+  requireInputs(inputs);
   const platformTlvs = opts.platformTlvs ?? [];
   const encIvs: Uint8Array[] = [];
   if (opts.encryptKey !== undefined && platformTlvs.some((p) => p.type === TLV_ENC_ALGO || p.type === TLV_ENC_IVS)) {
     throw new RprocError("EINVAL", `sign: --plat-tlv ${hex(TLV_ENC_ALGO)}/${hex(TLV_ENC_IVS)} are reserved for encryption`, { field: "plat-tlv" });
   }
   const images: EncodeImage[] = inputs.map((input) => {
-    const info = readSignerElf(input.bytes, input.name);
-    if (info.machine !== EM_ARM) {
-      throw new RprocError("EINVAL", `${input.name}: e_machine ${info.machine} is not ARM (40); sign_rproc_fw.py only signs Arm ELF32 images`, {
-        field: "e_machine",
-        value: info.machine,
-        limit: EM_ARM,
-      });
-    }
+    const info = requireArm(readSignerElf(input.bytes, input.name), input.name);
     if (opts.encryptKey === undefined) return { bytes: input.bytes, phdrs: info.phdrs };
     const enc = encryptElfSegments(input.bytes, info.phdrs, opts.encryptKey, opts.newIv ?? freshIv);
     encIvs.push(...enc.ivs);

@@ -76,6 +76,11 @@ export interface TaInvocation {
 
 const PT_ID_ONLY = teeParamTypes(TEE_PARAM_TYPE_VALUE_INPUT);
 
+/** Every command's first parameter: VALUE_INPUT a = rproc id. */
+function rprocIdOf(params: TeeParam[]): number {
+  return (params[0]?.a ?? 0) >>> 0;
+}
+
 function badParams(message: string): RprocError {
   return teeError("TEE_ERROR_BAD_PARAMETERS", message, { field: "params" });
 }
@@ -99,7 +104,7 @@ export class RemoteprocTa {
   /** Exactly one VALUE_INPUT param (a = rproc id); the first session opens the PTA session. Returns the session id. */
   openSession(paramTypes: number, params: TeeParam[]): number {
     if (paramTypes !== PT_ID_ONLY) throw badParams("open session: expected one VALUE_INPUT parameter (rproc id)");
-    const rprocId = (params[0]?.a ?? 0) >>> 0;
+    const rprocId = rprocIdOf(params);
     if (this.refcount === 0) this.pta.openSession(rprocId);
     this.refcount++;
     const id = this.nextSession++;
@@ -134,7 +139,7 @@ export class RemoteprocTa {
       }
     }
     const result = error === undefined ? TEE_SUCCESS : TEE_RESULT[error.teeError!];
-    const inv: TaInvocation = { seq: ++this.seq, cmd, name: TA_COMMAND_NAMES[cmd] ?? `CMD_${cmd}`, rprocId: (params[0]?.a ?? 0) >>> 0, result, error };
+    const inv: TaInvocation = { seq: ++this.seq, cmd, name: TA_COMMAND_NAMES[cmd] ?? `CMD_${cmd}`, rprocId: rprocIdOf(params), result, error };
     for (const l of this.listeners) l(inv);
     return error === undefined ? { result } : { result, error };
   }
@@ -163,14 +168,15 @@ export class RemoteprocTa {
   }
 
   private known(params: TeeParam[]): Context {
-    const ctx = this.find((params[0]?.a ?? 0) >>> 0);
-    if (ctx === undefined) throw badParams(`rproc id ${(params[0]?.a ?? 0) >>> 0} has never been loaded`);
+    const rprocId = rprocIdOf(params);
+    const ctx = this.find(rprocId);
+    if (ctx === undefined) throw badParams(`rproc id ${rprocId} has never been loaded`);
     return ctx;
   }
 
   private loadFw(pt: number, params: TeeParam[]): void {
     if (pt !== teeParamTypes(TEE_PARAM_TYPE_VALUE_INPUT, TEE_PARAM_TYPE_MEMREF_INPUT)) throw badParams("LOAD_FW: expected VALUE_INPUT, MEMREF_INPUT");
-    const rprocId = (params[0]?.a ?? 0) >>> 0;
+    const rprocId = rprocIdOf(params);
     let ctx = this.find(rprocId);
     if (ctx === undefined) {
       ctx = { rprocId, state: "OFF", rscPa: 0, rscSize: 0 };

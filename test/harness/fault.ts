@@ -120,14 +120,5 @@ export function failDmaAlloc(rproc: Rproc, nth: number): () => void {
   };
 }
 
-/** A small deterministic PRNG (mulberry32) for the randomized interleaving tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG (mulberry32) of the fuzzers, for the randomized interleaving tests. */
+export { prng } from "../fuzz-mutate.js";

@@ -7,6 +7,7 @@ import { Platform } from "../../src/platform/platform.js";
 import { createRproc, type CreateRprocOptions } from "../../src/core/create.js";
 import { recordEvents, type RprocEvent } from "../../src/core/events.js";
 import type { Rproc } from "../../src/core/rproc.js";
+import { isForwardBegin } from "./fault.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const FIXTURES = join(ROOT, "fixtures/firmware");
@@ -35,7 +36,7 @@ export function makeRproc(platform: Platform, firmware: string, opts: CreateRpro
 
 /** Forward steps (begin events that are not unwind actions), in order. */
 export function forward(events: RprocEvent[]): string[] {
-  return events.filter((e) => e.phase === "begin" && e.args?.undo !== true).map((e) => e.step);
+  return events.filter(isForwardBegin).map((e) => e.step);
 }
 
 /** Unwind actions, in order. */

@@ -11,9 +11,10 @@ import { bootReport, type BootReport } from "../../core/report.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
 import { teeBootOptions } from "../../loaders/tee-boot.js";
 import "../../drivers/emulated/index.js"; // registers --driver emulated
+import { formatEvent } from "../render-event.js";
+import { platformArg } from "../platform-arg.js";
 
 export const summary = "boot firmware on a simulated platform (dry run), report, shut down";
-import { formatEvent } from "../render-event.js";
 
 const USAGE = `usage: rproc boot FIRMWARE --platform NAME|FILE [--processor NAME] [--json] [--trace] [--search-path DIR]...
 
@@ -104,16 +105,17 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // A file that exists relative to the working directory is meant as a path, not a search-path name.
   if (!firmware.startsWith("/") && existsSync(resolve(io.cwd, firmware))) firmware = resolve(io.cwd, firmware);
   const searchPath = values["search-path"]?.map((d) => resolve(io.cwd, d));
+  const platform = platformArg(values.platform, io.cwd);
   let report: BootReport;
   try {
     report = await bootReport({
-      platform: values.platform.includes("/") || values.platform.endsWith(".json") ? resolve(io.cwd, values.platform) : values.platform,
+      platform,
       firmware,
       cwd: io.cwd,
       ...(values.processor !== undefined ? { processor: values.processor } : {}),
       ...(searchPath !== undefined ? { searchPath } : {}),
       // A signed image boots through the TEE driver (src/loaders/tee-boot.ts).
-      ...teeBootOptions(firmware, io.cwd, { teeKey: values["tee-key"], teeEncKey: values["tee-enc-key"], searchPath, platform: values.platform.includes("/") || values.platform.endsWith(".json") ? resolve(io.cwd, values.platform) : values.platform }),
+      ...teeBootOptions(firmware, io.cwd, { teeKey: values["tee-key"], teeEncKey: values["tee-enc-key"], searchPath, platform }),
       ...(values.driver !== undefined ? { driver: values.driver } : {}),
       ...(runMs !== undefined ? { runMs } : {}),
     });

@@ -17,11 +17,12 @@ import { dumpBytes, writeDumpFile } from "../../core/coredump-store.js";
 import { readCoreFile } from "../../formats/core-file-reader.js";
 import { RprocCrashType, RprocState, crashTypeString, stateString } from "../../core/state.js";
 import type { RprocEvent } from "../../core/events.js";
-import { requestFirmware } from "../../core/firmware.js";
+import { DEFAULT_FIRMWARE_DIR, requestFirmware } from "../../core/firmware.js";
 import { COMMAND_WORD, FIXTURE_FAULTS, commandWordAddress, createEmulatedDriver, injectFixtureFault, isFixtureFault, lastCrash, waitForCrash } from "../../drivers/emulated/index.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
 import { formatEvent } from "../render-event.js";
 import { withProgress } from "../progress.js";
+import { platformArg } from "../platform-arg.js";
 
 export const summary = "boot, inject a crash, show coredump and recovery";
 
@@ -101,7 +102,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let rproc: Rproc;
   const driver = createSimDriver();
   try {
-    platform = Platform.load(values.platform.includes("/") || values.platform.endsWith(".json") ? resolve(io.cwd, values.platform) : values.platform);
+    platform = Platform.load(platformArg(values.platform, io.cwd));
     const proc = platform.processor(values.processor);
     emulated = (values.driver ?? (proc.driver === "emulated" ? "emulated" : "sim")) === "emulated";
     if (!emulated && fault !== undefined) return usage(`--fault ${fault} makes the firmware itself crash: it needs --driver emulated`);
@@ -116,7 +117,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       processor: { ...proc, driver: emulated ? "emulated" : "sim", initiallyRunning: false },
       ops: emulated ? createEmulatedDriver() : driver,
       firmware: isPath ? basename(asPath) : fwArg,
-      searchPath: isPath ? [dirname(asPath)] : [...(platform.dir ? [platform.dir] : []), io.cwd, "/lib/firmware"],
+      searchPath: isPath ? [dirname(asPath)] : [...(platform.dir ? [platform.dir] : []), io.cwd, DEFAULT_FIRMWARE_DIR],
       cwd: io.cwd,
     });
     if (fault !== undefined) {

@@ -2,8 +2,7 @@
 import type { InspectElf, InspectReport, InspectResourceTable, InspectRscEntry, JsonU64 } from "../../inspect.js";
 import type { InspectSignedImage } from "../../tee/inspect-signed.js";
 import type { InspectCoreFile } from "../../formats/core-file-inspect.js";
-
-const ADDR_ANY = 0xffffffff;
+import { FW_RSC_ADDR_ANY, VIRTIO_ID_RPMSG } from "../../formats/resource-table.js";
 
 function hx(v: JsonU64, width = 0): string {
   const s = typeof v === "string" ? v.slice(2) : v.toString(16);
@@ -12,7 +11,7 @@ function hx(v: JsonU64, width = 0): string {
 
 /** Device addresses: FW_RSC_ADDR_ANY is printed as ANY. */
 function da(v: number): string {
-  return v === ADDR_ANY ? "ANY" : hx(v, 8);
+  return v === FW_RSC_ADDR_ANY ? "ANY" : hx(v, 8);
 }
 
 function table(rows: string[][]): string[] {
@@ -30,8 +29,8 @@ function entryLines(e: InspectRscEntry): string[] {
       return [`${head} "${e.name}" da ${da(e.da)} len ${hx(e.len)}`];
     case "vdev":
       return [
-        `${head} id ${e.id}${e.id === 7 ? " (rpmsg)" : ""} notifyid ${e.notifyid} dfeatures ${hx(e.dfeatures)} gfeatures ${hx(e.gfeatures)} config_len ${e.configLen} status ${hx(e.status)}`,
-        ...e.vrings.map((r, i) => `        vring${i}: da ${da(r.da)} align ${r.align} num ${r.num} notifyid ${r.notifyid === ADDR_ANY ? "-1" : r.notifyid} pa ${da(r.pa)}`),
+        `${head} id ${e.id}${e.id === VIRTIO_ID_RPMSG ? " (rpmsg)" : ""} notifyid ${e.notifyid} dfeatures ${hx(e.dfeatures)} gfeatures ${hx(e.gfeatures)} config_len ${e.configLen} status ${hx(e.status)}`,
+        ...e.vrings.map((r, i) => `        vring${i}: da ${da(r.da)} align ${r.align} num ${r.num} notifyid ${r.notifyid === FW_RSC_ADDR_ANY ? "-1" : r.notifyid} pa ${da(r.pa)}`),
       ];
     case "vendor":
       return [`${head} type ${e.typeId} (vendor, handled by the platform driver) ${e.len} bytes`];

@@ -6,11 +6,11 @@
  */
 import { RprocError, hex } from "../../errors.js";
 import { Platform } from "../../platform/platform.js";
+import { platformArg } from "../platform-arg.js";
 import { lintPlatform } from "../../platform/lint.js";
 import type { PlatformDesc, ProcessorDesc } from "../../platform/types.js";
 import type { CliIO } from "../io.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
-import { isAbsolute, resolve } from "node:path";
 
 export const summary = "list the bundled platforms, or show one platform (name or JSON file)";
 
@@ -70,8 +70,7 @@ function list(io: CliIO, json: boolean): number {
 
 function show(arg: string, io: CliIO, json: boolean): number {
   // A path is resolved against the caller's directory, not the process's.
-  const looksLikePath = arg.includes("/") || arg.includes("\\") || arg.endsWith(".json");
-  const p = Platform.load(looksLikePath && !isAbsolute(arg) ? resolve(io.cwd, arg) : arg);
+  const p = Platform.load(platformArg(arg, io.cwd));
   // Findings are advice about a valid file (what the kernel accepts but boards trip on): exit status stays 0.
   const diagnostics = lintPlatform(p);
   if (json) {

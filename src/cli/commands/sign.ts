@@ -48,33 +48,35 @@ interface SignArgs {
   json: boolean;
 }
 
+/** How many values each option takes. */
+const VALUES: Record<string, number> = { "--key": 1, "--key-password": 1, "--key-type": 1, "--key-info": 1, "--plat-tlv": 2, "--encrypt-key": 1, "-o": 1, "--out": 1 };
+
 function parseArgs(argv: string[]): SignArgs | string {
   const a: SignArgs = { inputs: [], platTlvs: [], json: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const next = (): string | undefined => argv[++i];
-    const need = (name: string): string => {
-      const v = next();
-      if (v === undefined) throw new Error(`${name} needs a value`);
-      return v;
-    };
-    try {
-      if (arg === "--json") a.json = true;
-      else if (arg === "--key") a.key = need(arg);
-      else if (arg === "--key-password") a.password = need(arg);
-      else if (arg === "--key-type") {
-        const t = need(arg);
-        if (t !== "RSA" && t !== "ECC") return `--key-type must be RSA or ECC, not '${t}'`;
-        a.keyType = t;
-      } else if (arg === "--key-info") a.keyInfo = need(arg);
-      else if (arg === "--plat-tlv") a.platTlvs.push({ id: need(arg), value: need(arg) });
-      else if (arg === "--encrypt-key") a.encryptKey = need(arg);
-      else if (arg === "-o" || arg === "--out") a.out = need(arg);
-      else if (arg.startsWith("-")) return `unknown option '${arg}'`;
-      else a.inputs.push(arg);
-    } catch (e) {
-      return (e as Error).message;
+    if (arg === "--json") {
+      a.json = true;
+      continue;
     }
+    if (!arg.startsWith("-")) {
+      a.inputs.push(arg);
+      continue;
+    }
+    const n = VALUES[arg];
+    if (n === undefined) return `unknown option '${arg}'`;
+    const v = argv.slice(i + 1, i + 1 + n);
+    if (v.length < n) return `${arg} needs a value`;
+    i += n;
+    if (arg === "--key") a.key = v[0];
+    else if (arg === "--key-password") a.password = v[0];
+    else if (arg === "--key-type") {
+      if (v[0] !== "RSA" && v[0] !== "ECC") return `--key-type must be RSA or ECC, not '${v[0]}'`;
+      a.keyType = v[0];
+    } else if (arg === "--key-info") a.keyInfo = v[0];
+    else if (arg === "--plat-tlv") a.platTlvs.push({ id: v[0]!, value: v[1]! });
+    else if (arg === "--encrypt-key") a.encryptKey = v[0];
+    else a.out = v[0];
   }
   if (a.inputs.length === 0) return "no ELF input given";
   if (a.key === undefined) return "--key is required";

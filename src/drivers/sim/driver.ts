@@ -13,6 +13,7 @@ import type { RprocOps } from "../../core/ops.js";
 import type { Firmware } from "../../core/firmware.js";
 import type { CarveoutEntry, DumpSegment, Rproc } from "../../core/rproc.js";
 import { rprocAddCarveout, rprocMemEntryInit } from "../../core/carveout.js";
+import { rprocCoredumpAddSegment } from "../../core/coredump.js";
 import { RprocCrashType } from "../../core/state.js";
 import { defaultBehaviour, type SimBehaviour, type SimBehaviourContext } from "./behaviour.js";
 
@@ -36,7 +37,7 @@ export interface SimState {
   firmwareName: string | undefined;
   /** Where the earlier boot stage left the resource table (attach path). */
   earlyTable: { table: MemView; size: number } | undefined;
-  /** Report a crash now (rproc_report_crash, once the crash module provides it). */
+  /** Report a crash now (rproc_report_crash). */
   crash(type?: RprocCrashType): void;
 }
 
@@ -56,10 +57,9 @@ export function createSimDriver(opts: SimDriverOptions = {}): SimDriverOps {
   const segments: DumpSegment[] = [];
 
   const reportCrash = (type: RprocCrashType): void => {
-    const r = rprocRef as (Rproc & { reportCrash?: (t: RprocCrashType) => unknown }) | undefined;
-    if (!r) return;
-    r.emit("sim_crash", "info", { type });
-    void r.reportCrash?.(type);
+    if (!rprocRef) return;
+    rprocRef.emit("sim_crash", "info", { type });
+    rprocRef.reportCrash(type);
   };
 
   const sim: SimState = {
@@ -197,12 +197,7 @@ export function createSimDriver(opts: SimDriverOptions = {}): SimDriverOps {
             rprocAddCarveout(rproc, mem);
             registered.push(mem);
           }
-          if (proc.coredumpSegments === "memory-regions" && !isBuffer(name)) {
-            const seg: DumpSegment = { da, size: pool.size };
-            rproc.dumpSegments.push(seg);
-            rproc.account("acquire", "dump_segment", da);
-            segments.push(seg);
-          }
+          if (proc.coredumpSegments === "memory-regions" && !isBuffer(name)) segments.push(rprocCoredumpAddSegment(rproc, da, pool.size));
         });
       } catch (e) {
         dropUnclaimed(rproc);
