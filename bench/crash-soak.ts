@@ -16,8 +16,10 @@
 //                closures, numbers), leaving out V8's own compiled code,
 //                maps and hidden lists, whose size drifts with JIT activity
 //                and not with cycles. Must grow < 1 byte/cycle.
-//   heapUsed   — process.memoryUsage().heapUsed, JIT included. Informative,
-//                plus a coarse bound (< 32 bytes/cycle).
+//   heapUsed   — process.memoryUsage().heapUsed, JIT included. Informative
+//                only: between identical runs it drifted by -38..+22
+//                bytes/cycle with V8's code and feedback, so it carries no
+//                verdict (a bound on it failed about one run in eight).
 // `--leak BYTES` retains BYTES per cycle on purpose (self-test: the soak must
 // then fail); a 32-bytes/cycle leak shows as ~160 KiB between the two points.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -193,7 +195,6 @@ async function soak(name: string, s: Subject): Promise<{ ok: boolean; result: Re
   const ok =
     result.crashCnt === cycles + warm &&
     result.objectHeapBytesPerCycle < 1 &&
-    result.heapUsedBytesPerCycle < 32 &&
     JSON.stringify(shape0) === JSON.stringify(shape1) &&
     shape1.dumps <= 4 &&
     result.listeners.before === result.listeners.after &&
