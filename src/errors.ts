@@ -104,3 +104,8 @@ export function isRprocError(e: unknown): e is RprocError {
 export function hex(v: number | bigint): string {
   return "0x" + v.toString(16);
 }
+
+/** Every value of a register set (or any number record) as hex, for reports and events. */
+export function hexValues(values: Record<string, number | bigint>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, hex(v)]));
+}

@@ -117,7 +117,8 @@ const DUMP_WORDS: Record<string, RprocDumpMechanism> = {
 
 /** sysfs `coredump` read. */
 export function coredumpShow(rproc: Rproc): string {
-  return ["disabled\n", "enabled\n", "inline\n"][rproc.dumpConf] ?? "disabled\n";
+  const word = Object.keys(DUMP_WORDS).find((w) => DUMP_WORDS[w] === rproc.dumpConf) ?? "disabled";
+  return word + "\n";
 }
 
 /** sysfs `coredump` write: EBUSY while CRASHED (checked before the word), EINVAL for an unknown word. */

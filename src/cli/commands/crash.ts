@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { hex, isRprocError } from "../../errors.js";
+import { hex, hexValues, isRprocError } from "../../errors.js";
 import { Platform } from "../../platform/platform.js";
 import { Rproc } from "../../core/rproc.js";
 import { createSimDriver } from "../../drivers/sim/driver.js";
@@ -216,7 +216,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const ok = !failure && rproc.state === expectState && (!wantDump || dump !== undefined) && !(values.output && !written);
   const emuFault = emulated ? lastCrash(rproc) : undefined;
   const reportedType = emulated ? (rprocCrashStatus(rproc).lastType ?? type) : type;
-  const hexRegs = (regs: Record<string, number | bigint>) => Object.fromEntries(Object.entries(regs).map(([k, v]) => [k, hex(v)]));
   const recoveryError = rprocCrashStatus(rproc).lastRecoveryError;
   const report = {
     platform: platform.desc.name,
@@ -231,7 +230,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           address: emuFault.address !== undefined ? hex(emuFault.address) : null,
           access: emuFault.access ?? null,
           message: emuFault.message,
-          registers: hexRegs(emuFault.registers.regs),
+          registers: hexValues(emuFault.registers.regs),
         }
       : null,
     recovery,
@@ -247,7 +246,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           machine: core?.machine,
           entry: core?.entry,
           segments: dump.segments,
-          prstatus: core?.registers ? hexRegs(core.registers.regs) : null,
+          prstatus: core?.registers ? hexValues(core.registers.regs) : null,
           written: written ?? null,
         }
       : null,

@@ -13,7 +13,7 @@
  * crash type; the registers at the fault go to the next coredump as an
  * NT_PRSTATUS note.
  */
-import { hex } from "../../errors.js";
+import { hex, hexValues } from "../../errors.js";
 import { diag } from "../../diagnostics.js";
 import type { CoreRegisters } from "../../formats/core-file-prstatus.js";
 import type { RprocOps } from "../../core/ops.js";
@@ -105,7 +105,7 @@ export function emulatedOps(base: RprocOps, options: EmulatedDriverOptions = {})
       ...(fault.address !== undefined ? { address: hex(fault.address), access: fault.access } : {}),
       ...(fault.unmodelled ? { unmodelled: true } : {}),
       ...(fault.intno !== undefined ? { intno: fault.intno } : {}),
-      registers: Object.fromEntries(Object.entries(fault.registers.regs).map(([k, v]) => [k, hex(v)])),
+      registers: hexValues(fault.registers.regs),
       message: fault.message,
     });
     rprocReportCrash(rproc, crashTypeOf(fault.kind));
