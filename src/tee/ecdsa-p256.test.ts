@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { P256, P256_G, isOnCurve, p256Mul, p256MulAdd, p256PublicPoint, verifyEcdsaP256Digest } from "./ecdsa-p256.js";
 
-const VECTORS = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/vectors/optee");
+const VECTORS = resolve(dirname(fileURLToPath(import.meta.url)), "../../fixtures/vectors/optee");
 const sha256 = (b: Uint8Array): Uint8Array => createHash("sha256").update(b).digest();
 const big = (b: Uint8Array): bigint => BigInt("0x" + Buffer.from(b).toString("hex"));
 const be32 = (v: bigint): Uint8Array => Buffer.from(v.toString(16).padStart(64, "0"), "hex");

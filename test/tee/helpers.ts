@@ -8,8 +8,8 @@ import { PlatformPta } from "../../src/tee/platform-pta.js";
 import { RemoteprocTa, TA_COMMAND_NAMES } from "../../src/tee/ta.js";
 import { TEE_RESULT, teeError } from "../../src/formats/signed-image-errors.js";
 
-/** CI checks out ../shared beside the repository. */
-export const VECTORS = resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/vectors/optee");
+/** OP-TEE's signed vectors, copied into the repository with their provenance (README.md there). */
+export const VECTORS = resolve(dirname(fileURLToPath(import.meta.url)), "../../fixtures/vectors/optee");
 
 export function vector(name: string): Uint8Array {
   // A fresh, 4-aligned copy: tests mutate it, and the TA wants an aligned buffer.

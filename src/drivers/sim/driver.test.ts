@@ -14,8 +14,8 @@ import "../../loaders/tee-loader.js"; // registers the "tee" driver
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const M4_ELF = resolve(REPO, "fixtures/firmware/stm32mp15-m4.elf");
-/** CI checks out ../shared beside the repository (as test/tee does). */
-const DEMO_ELF = resolve(REPO, "../shared/vectors/optee/fw_demo_m4.elf");
+/** OP-TEE's demo firmware, from the vectors copied into fixtures/. */
+const DEMO_ELF = resolve(REPO, "fixtures/vectors/optee/fw_demo_m4.elf");
 
 function signed(dir: string, name: string, elf: string): void {
   const key = loadSigningKey(readFileSync(resolve(REPO, "platforms/keys/rproc-test-rsa2048.pem")));
