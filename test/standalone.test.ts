@@ -2,7 +2,7 @@
 // cites a path outside it (the reference material beside the repository is
 // read by people, never by code). Data a test needs is copied into fixtures/.
 import { test } from "node:test";
-import assert from "node:assert/strict";
+import * as assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -3,7 +3,7 @@
 // point back on purpose are listed below with their reason (docs/architecture.md
 // explains each); a new one fails this test until it is justified there.
 import { test } from "node:test";
-import assert from "node:assert/strict";
+import * as assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
