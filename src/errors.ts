@@ -6,6 +6,7 @@
 export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
+  ENXIO: 6,
   EINTR: 4,
   EIO: 5,
   ENOEXEC: 8,
@@ -16,8 +17,12 @@ export const ERRNO = {
   EBUSY: 16,
   EEXIST: 17,
   ENODEV: 19,
+  ENOTDIR: 20,
+  EISDIR: 21,
   EINVAL: 22,
   ENOSPC: 28,
+  EPIPE: 32,
+  ERANGE: 34,
   ENOSYS: 38,
   ENODATA: 61,
   ETIME: 62,
@@ -25,6 +30,7 @@ export const ERRNO = {
   EBADMSG: 74,
   EMSGSIZE: 90,
   EOPNOTSUPP: 95,
+  ENOTCONN: 107,
   ETIMEDOUT: 110,
 } as const;
 
