@@ -21,6 +21,7 @@ export const ERRNO = {
   EISDIR: 21,
   EINVAL: 22,
   ENOSPC: 28,
+  ELOOP: 40,
   EPIPE: 32,
   ERANGE: 34,
   ENOSYS: 38,
