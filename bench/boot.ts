@@ -113,7 +113,7 @@ type BenchRproc = Awaited<ReturnType<typeof newRproc>>;
 
 async function newRproc(dir: string) {
   const { Platform } = await import("../src/platform/platform.js");
-  const { createRproc } = await import("../src/core/create.js");
+  const { createRproc } = await import("../src/drivers/registry.js");
   return createRproc(Platform.parse(PLATFORM), undefined, { searchPath: [dir] });
 }
 

@@ -7,7 +7,7 @@ export { SparseMemory, PAGE_SIZE } from "./platform/sparse-memory.js";
 export { PoolAllocator } from "./platform/allocator.js";
 export { MemView } from "./platform/mem-view.js";
 export { validatePlatform } from "./platform/validate.js";
-export type { RegionKind, Owner, MemoryRegion, ReservedPool, Translation, CoreKind, ProcessorDesc, PlatformDesc } from "./platform/types.js";
+export type { RegionKind, Owner, MemoryRegion, ReservedPool, Translation, CoreKind, ProcessorDesc, PlatformDesc, DriverModel } from "./platform/types.js";
 export {
   parseElf,
   elfSanityCheck,
@@ -45,18 +45,21 @@ export { EventLog, recordEvents } from "./core/events.js";
 export type { RprocEvent } from "./core/events.js";
 export { requestFirmware } from "./core/firmware.js";
 export type { Firmware } from "./core/firmware.js";
-export { withDefaultOps, setDefaultCoredump, RSC_HANDLED, RSC_IGNORED } from "./core/ops.js";
-export type { RprocOps } from "./core/ops.js";
+export { withDefaultOps, RSC_HANDLED, RSC_IGNORED } from "./core/ops.js";
+export type { RprocOps, DriverOps, DriverFactory, DriverContext } from "./core/ops.js";
 export { Rproc } from "./core/rproc.js";
 export type { CarveoutEntry, TraceEntry, RprocVdev, RprocVring, RprocSubdev, DumpSegment, RprocOptions } from "./core/rproc.js";
 export { rprocStart, rprocStop, rprocShutdown, rprocBoot, rprocDetach, rprocReleaseFw, rprocAttachInner, rprocDetachInner } from "./core/lifecycle.js";
 export { rprocResourceCleanup, handleResources, allocRegisteredCarveouts } from "./core/resources.js";
 export { rprocAddCarveout, rprocMemEntryInit, rprocFindCarveoutByName } from "./core/carveout.js";
 export { dmaAllocator, dmaInUse } from "./core/dma.js";
-export { createRproc, registerDriver, registeredDrivers } from "./core/create.js";
-export type { DriverFactory, DriverContext, CreateRprocOptions } from "./core/create.js";
-export { bootReport } from "./core/report.js";
-export type { BootReport, BootReportOptions } from "./core/report.js";
+export { createRproc, openRproc, loadDriver, registerDriver, registeredDrivers } from "./drivers/registry.js";
+export type { CreateRprocOptions } from "./drivers/registry.js";
+export { createPlatformGlue } from "./drivers/platform-glue.js";
+export type { PlatformGlue, EarlyBootResult } from "./drivers/platform-glue.js";
+export { resolveDriverModel, driverWindows } from "./platform/driver-model.js";
+export { bootReport } from "./report/boot.js";
+export type { BootReport, BootReportOptions } from "./report/boot.js";
 export { elfLoaderOps, firmwareElf } from "./loaders/elf-loader.js";
 export { createSimDriver } from "./drivers/sim/driver.js";
 export type { SimDriverOps, SimDriverOptions, SimState } from "./drivers/sim/driver.js";
@@ -70,8 +73,8 @@ export { verifySignedImage } from "./tee/verify.js";
 export { loadSigningKey, loadVerifyKey } from "./tee/crypto.js";
 export { RemoteprocTa } from "./tee/ta.js";
 export { PlatformPta, ptaCarveouts } from "./tee/platform-pta.js";
-export { createTeeDriver, createPlatformTa } from "./loaders/tee-loader.js";
-// Emulated-core driver (registers "emulated"; Unicorn is loaded only when an emulated processor starts).
+export { createTeeDriver, createPlatformTa } from "./drivers/tee/driver.js";
+// Emulated-core driver ("emulated" in drivers/registry.ts; Unicorn is loaded only when an emulated processor starts).
 export { emulatedOps, lastCrash, lastCrashRegisters, emulatedMachine, unicornAvailable, SliceScheduler, defaultScheduler } from "./drivers/emulated/index.js";
 export type { EmulatedDriverOptions, CoreFault, FaultKind } from "./drivers/emulated/index.js";
 // Crash, recovery and coredump (crash engineer)

@@ -20,7 +20,6 @@ import {
 } from "../formats/core-file.js";
 import type { CoreRegisters } from "../formats/core-file-prstatus.js";
 import { coredumpSettings, InlineDumpReader, storeDump, type DumpVariant, type RprocDump } from "./coredump-store.js";
-import { setDefaultCoredump } from "./ops.js";
 import type { DumpSegment, Rproc } from "./rproc.js";
 import { RprocDumpMechanism } from "./state.js";
 
@@ -128,7 +127,7 @@ function preconditions(rproc: Rproc, step: string): Preconditions {
     return { ok: false };
   }
   if (rproc.elfClass === ELFCLASSNONE) {
-    warnOnce(rproc, "coredump-elf-class-not-set", "Elf class is not set: the driver never called rproc_coredump_set_elf_info, so no dump is written");
+    warnOnce(rproc, "coredump-elf-class-not-set", "Elf class is not set: the driver never called rproc_coredump_set_elf_info (imx_rproc does not), so no dump is written");
     rproc.emit(step, "fail", { skipped: "no-elf-class", code: "coredump-elf-class-not-set" }, new RprocError("EINVAL", "Elf class is not set", { step }));
     return { ok: false };
   }
@@ -197,4 +196,3 @@ export async function rprocCoredumpUsingSections(rproc: Rproc): Promise<void> {
   await produce(rproc, "rproc_coredump_using_sections", "sections", buildSectionCoreHeader);
 }
 
-setDefaultCoredump(rprocCoredump);

@@ -4,9 +4,12 @@
  * negative integers). Absent ops take the kernel's default (spec §2).
  */
 import type { MemView } from "../platform/mem-view.js";
+import type { Platform } from "../platform/platform.js";
+import type { ProcessorDesc } from "../platform/types.js";
 import type { Firmware } from "./firmware.js";
 import type { Rproc } from "./rproc.js";
 import { elfLoaderOps } from "../loaders/elf-loader.js";
+import { rprocCoredump } from "./coredump.js";
 
 export const RSC_HANDLED = 0;
 export const RSC_IGNORED = 1;
@@ -39,16 +42,28 @@ export interface RprocOps {
   releaseFw?(rproc: Rproc): Promise<void> | void;
 }
 
-type CoredumpFn = (rproc: Rproc) => Promise<void> | void;
-let defaultCoredump: CoredumpFn | undefined;
-
 /**
- * The coredump module (owned separately) installs rproc_coredump here; the
- * default op looks it up at call time so load order does not matter.
+ * A driver as the composition root (drivers/registry.ts) builds it: its
+ * RprocOps plus the typed hooks createRproc calls around rproc_add.
  */
-export function setDefaultCoredump(fn: CoredumpFn | undefined): void {
-  defaultCoredump = fn;
+export interface DriverOps extends RprocOps {
+  /** The driver's probe: defaults it sets on struct rproc before rproc_add (ti_k3_r5: recovery_disabled). */
+  probe?(rproc: Rproc): void;
+  /** Model the boot stage that started the processor before Linux (initiallyRunning processors): load `fw`, leave its table in memory. */
+  earlyBoot?(rproc: Rproc, fw: Firmware): void;
+  /** Where the earlier boot stage started the core (its entry), for a driver that runs the firmware itself. */
+  earlyBootAddr?(rproc: Rproc): number | undefined;
 }
+
+/** What a driver factory gets: the processor it drives. */
+export interface DriverContext {
+  platform: Platform;
+  processor: ProcessorDesc;
+  /** Driver-specific options passed through createRproc (e.g. a sim behaviour). */
+  options: unknown;
+}
+
+export type DriverFactory = (ctx: DriverContext) => DriverOps;
 
 /**
  * rproc_alloc_ops(): copy the driver's ops, default coredump, and when the
@@ -57,7 +72,7 @@ export function setDefaultCoredump(fn: CoredumpFn | undefined): void {
  */
 export function withDefaultOps(ops: RprocOps): RprocOps {
   const out: RprocOps = { ...ops };
-  if (!out.coredump) out.coredump = (rproc) => defaultCoredump?.(rproc);
+  if (!out.coredump) out.coredump = rprocCoredump;
   if (out.load) return out;
   out.load = elfLoaderOps.load;
   out.parseFw = elfLoaderOps.parseFw;

@@ -35,6 +35,36 @@ export interface Translation {
 
 export type CoreKind = "cortex-m4" | "cortex-m7" | "cortex-m33" | "cortex-r5" | "cortex-a53";
 
+/**
+ * What the processor's Linux driver does that differs between drivers
+ * (docs/platform-schema.md, "driverModel"). Everything here is a fact of one
+ * kernel driver; a platform states it so the sim, emulated and TEE drivers
+ * behave like that driver (src/drivers/platform-glue.ts implements it once).
+ */
+export interface DriverModel {
+  /** The kernel driver modelled, for messages: "stm32_rproc", "ti_k3_r5", "imx_rproc", "zynqmp_r5", ... */
+  kernelDriver: string;
+  /** What the driver's own da_to_va maps (the core then tries the carveout list, as rproc_da_to_va does). */
+  daToVa: {
+    /** Translations whose memory the driver maps itself ("all", "none" or their names): K3 TCMs, i.MX ATT_OWN entries. */
+    translations: "all" | "none" | string[];
+    /** Memory-regions the driver maps: from index `from` (K3: 1, region 0 is the DMA pool), skipping names starting with a `skip` prefix (i.MX: "vdev"). */
+    memoryRegions: { from: number; skip: string[] } | "none";
+    /** imx_rproc_da_to_sys compares `da + len < end` (a range ending exactly at a window's end is refused). */
+    strictEnd: boolean;
+  };
+  /** parse_fw when the firmware has no usable resource table: "refuse" (rproc_elf_load_rsc_table's EINVAL) or "warn" and boot (stm32/imx/zynqmp). */
+  missingResourceTable: "refuse" | "warn";
+  /** Memory-region whose mapping receives the loaded table (imx_rproc_elf_find_loaded_rsc_table: "rsc-table"); default: the section's address. */
+  loadedTableRegion?: string;
+  /** Memory-region name prefixes the driver neither registers as carveouts nor as dump segments (imx_rproc_prepare: "vdev0buffer", "rsc-table"). */
+  carveoutSkip: string[];
+  /** recovery_disabled as the driver's probe sets it (ti_k3_r5: disabled). */
+  recovery: "enabled" | "disabled";
+  /** Whether the driver sets the coredump ELF class (rproc_coredump_set_elf_info); imx_rproc never does. */
+  setsElfInfo: boolean;
+}
+
 export interface ProcessorDesc {
   name: string;
   /** "sim" (default) | "emulated" | "tee" ... */
@@ -58,6 +88,8 @@ export interface ProcessorDesc {
   initiallyRunning: boolean;
   /** What the driver registers for coredump. */
   coredumpSegments: "memory-regions" | "none";
+  /** The kernel driver's own rules; absent: derived from registerCarveouts (see resolveDriverModel). */
+  driverModel?: DriverModel;
   /** TEE: lock the firmware memory from the host between LOAD_FW and RELEASE_FW. */
   firewall?: boolean;
   /** publicKey is a path relative to the platform file. */

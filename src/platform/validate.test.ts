@@ -157,3 +157,25 @@ test("messages give the value and the limit", () => {
     assert.equal(e.limit, 2 ** 32);
   }
 });
+
+test("driverModel: defaults filled in; names it gives must exist", () => {
+  const j = base();
+  j.processors[0].driverModel = { kernelDriver: "ti_k3_r5", daToVa: { translations: ["sram"], memoryRegions: { from: 1 } }, recovery: "disabled" };
+  assert.deepEqual(validatePlatform(j).processors[0]!.driverModel, {
+    kernelDriver: "ti_k3_r5",
+    daToVa: { translations: ["sram"], memoryRegions: { from: 1, skip: [] }, strictEnd: false },
+    missingResourceTable: "refuse",
+    carveoutSkip: [],
+    recovery: "disabled",
+    setsElfInfo: true,
+  });
+  const bad = base();
+  bad.processors[0].driverModel = { kernelDriver: "x", daToVa: { translations: ["tcm"] } };
+  assert.throws(() => validatePlatform(bad), { code: "EINVAL", field: "processors[0].driverModel.daToVa.translations[0]" });
+  const region = base();
+  region.processors[0].driverModel = { kernelDriver: "imx_rproc", loadedTableRegion: "rsc-table" };
+  assert.throws(() => validatePlatform(region), { code: "EINVAL", field: "processors[0].driverModel.loadedTableRegion" });
+  const word = base();
+  word.processors[0].driverModel = { kernelDriver: "x", missingResourceTable: "ignore" };
+  assert.throws(() => validatePlatform(word), { code: "EINVAL", field: "processors[0].driverModel.missingResourceTable" });
+});

@@ -8,6 +8,7 @@
  */
 import { RprocError, hex } from "../errors.js";
 import type {
+  DriverModel,
   CoreKind,
   MemoryRegion,
   Owner,
@@ -192,7 +193,7 @@ function checkRegions(regions: MemoryRegion[]): void {
 function parseProcessor(v: unknown, path: string, desc: { regions: MemoryRegion[]; pools: ReservedPool[] }): ProcessorDesc {
   const o = object(v, path, ["name", "firmware", "translations"], [
     "driver", "core", "elfMachine", "memoryRegions", "registerCarveouts", "dmaPool", "hasIommu",
-    "initiallyRunning", "coredumpSegments", "firewall", "tee", "mailbox", "watchdog", "peripherals", "unmodelledMmio",
+    "initiallyRunning", "coredumpSegments", "firewall", "tee", "mailbox", "watchdog", "peripherals", "unmodelledMmio", "driverModel",
   ]);
   const p: ProcessorDesc = {
     name: string(o.name, join(path, "name")),
@@ -238,6 +239,7 @@ function parseProcessor(v: unknown, path: string, desc: { regions: MemoryRegion[
     p.dmaPool = string(o.dmaPool, join(path, "dmaPool"));
     if (!poolNames.has(p.dmaPool)) fail(join(path, "dmaPool"), `no pool named ${JSON.stringify(p.dmaPool)}`, p.dmaPool);
   }
+  if (o.driverModel !== undefined) p.driverModel = parseDriverModel(o.driverModel, join(path, "driverModel"), p, desc.pools);
   if (o.firewall !== undefined) p.firewall = bool(o.firewall, join(path, "firewall"), false);
   if (o.tee !== undefined) {
     const tp = join(path, "tee");
@@ -330,4 +332,46 @@ export function validatePlatform(json: unknown): PlatformDesc {
     ids.set(p.tee.rprocId, i);
   });
   return { name, description, sources, regions, pools, processors };
+}
+
+/** processors[].driverModel: every name it gives must exist (a translation, a memory-region of this processor). */
+function parseDriverModel(v: unknown, path: string, p: ProcessorDesc, pools: ReservedPool[]): DriverModel {
+  const o = object(v, path, ["kernelDriver"], ["daToVa", "missingResourceTable", "loadedTableRegion", "carveoutSkip", "recovery", "setsElfInfo"]);
+  const dpath = join(path, "daToVa");
+  const d = o.daToVa === undefined ? {} : object(o.daToVa, dpath, [], ["translations", "memoryRegions", "strictEnd"]);
+  const tNames = new Set(p.translations.map((t) => t.name).filter((n) => n !== undefined));
+  let translations: DriverModel["daToVa"]["translations"] = "all";
+  if (d.translations === "all" || d.translations === "none") translations = d.translations;
+  else if (d.translations !== undefined) {
+    const tp = join(dpath, "translations");
+    translations = array(d.translations, tp).map((n, i) => {
+      const name = string(n, `${tp}[${i}]`);
+      if (!tNames.has(name)) fail(`${tp}[${i}]`, `no translation named ${JSON.stringify(name)} in processor ${p.name}`, name);
+      return name;
+    });
+  }
+  let memoryRegions: DriverModel["daToVa"]["memoryRegions"] = "none";
+  if (d.memoryRegions !== undefined && d.memoryRegions !== "none") {
+    const mp = join(dpath, "memoryRegions");
+    const m = object(d.memoryRegions, mp, [], ["from", "skip"]);
+    const from = m.from === undefined ? 0 : address(m.from, join(mp, "from"), 0x10000);
+    const skip = m.skip === undefined ? [] : array(m.skip, join(mp, "skip")).map((x, i) => string(x, `${join(mp, "skip")}[${i}]`));
+    memoryRegions = { from, skip };
+  }
+  const model: DriverModel = {
+    kernelDriver: string(o.kernelDriver, join(path, "kernelDriver")),
+    daToVa: { translations, memoryRegions, strictEnd: bool(d.strictEnd, join(dpath, "strictEnd"), false) },
+    missingResourceTable:
+      o.missingResourceTable === undefined ? "refuse" : oneOf(o.missingResourceTable, join(path, "missingResourceTable"), ["refuse", "warn"] as const),
+    carveoutSkip: o.carveoutSkip === undefined ? [] : array(o.carveoutSkip, join(path, "carveoutSkip")).map((x, i) => string(x, `${join(path, "carveoutSkip")}[${i}]`)),
+    recovery: o.recovery === undefined ? "enabled" : oneOf(o.recovery, join(path, "recovery"), ["enabled", "disabled"] as const),
+    setsElfInfo: bool(o.setsElfInfo, join(path, "setsElfInfo"), true),
+  };
+  if (o.loadedTableRegion !== undefined) {
+    const lp = join(path, "loadedTableRegion");
+    const name = string(o.loadedTableRegion, lp);
+    if (!p.memoryRegions.includes(name) || !pools.some((x) => x.name === name)) fail(lp, `${JSON.stringify(name)} is not a memory-region of processor ${p.name}`, name);
+    model.loadedTableRegion = name;
+  }
+  return model;
 }

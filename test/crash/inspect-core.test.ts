@@ -20,12 +20,15 @@ import { rprocCoredumpSetRegisters } from "../../src/core/coredump.js";
 import { dumpBytes } from "../../src/core/coredump-store.js";
 import { RprocCrashType, RprocDumpMechanism } from "../../src/core/state.js";
 import { buildCoreFile, buildCoreHeader, buildSectionCoreHeader, type CoreSegment } from "../../src/formats/core-file.js";
-import { createRproc } from "../../src/core/create.js";
+import { createRproc, loadDriver } from "../../src/drivers/registry.js";
 import { RprocState } from "../../src/core/state.js";
 import { spawnSync } from "node:child_process";
 import "../../src/drivers/emulated/index.js";
 import { FIXTURES as EMU_FIXTURES, M4_FW as EMU_M4_FW, loadElf, needsUnicorn, stm32Platform, symbol } from "../emulated/helpers.js";
 import { makeBoard, RETRAM_DA, SRAM_DA } from "./helpers.js";
+
+// The composition root imports this driver on first use (src/drivers/registry.ts).
+await loadDriver("emulated");
 
 const FIXTURES = fileURLToPath(new URL("../../fixtures/firmware/", import.meta.url));
 const T = { timeout: 30_000 };

@@ -50,7 +50,8 @@ test("M4 --fault watchdog on the bundled stm32mp157: a watchdog crash from its w
 });
 
 test("am64x R5F --fault mmufault: crash and recovery through the emulated driver; no dump, and the CLI says why", { skip: needsUnicorn }, async () => {
-  const r = await crash([R5_FW, "--platform", "am64x", "--driver", "emulated", "--fault", "mmufault", "--json"]);
+  // ti_k3_r5 disables recovery by default (its probe); this test asks for it, as the sysfs word would.
+  const r = await crash([R5_FW, "--platform", "am64x", "--driver", "emulated", "--fault", "mmufault", "--recovery", "enabled", "--json"]);
   assert.equal(r.code, 0, r.err + r.out);
   const j = JSON.parse(r.out);
   assert.equal(j.processor, "r5f0_0");
@@ -59,7 +60,7 @@ test("am64x R5F --fault mmufault: crash and recovery through the emulated driver
   assert.equal(j.state, "running");
   assert.equal(j.dump, null);
   assert.match(j.noDump, /registers no coredump segments/);
-  const text = await crash([R5_FW, "--platform", "am64x", "--driver", "emulated", "--fault", "undef", "-o", join(tmpdir(), "rproc-never-written.elf")]);
+  const text = await crash([R5_FW, "--platform", "am64x", "--driver", "emulated", "--fault", "undef", "--recovery", "enabled", "-o", join(tmpdir(), "rproc-never-written.elf")]);
   assert.equal(text.code, 1, "asked for a file that cannot be written");
   assert.match(text.out, /^crash: fatal error in r5f0_0/m);
   assert.match(text.out, /^coredump: none: r5f0_0's driver registers no coredump segments/m);

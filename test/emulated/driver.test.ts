@@ -5,7 +5,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Platform } from "../../src/platform/platform.js";
-import { createRproc } from "../../src/core/create.js";
+import { createRproc, loadDriver } from "../../src/drivers/registry.js";
 import type { Rproc } from "../../src/core/rproc.js";
 import type { RprocEvent } from "../../src/core/events.js";
 import { RprocCrashType, RprocDumpMechanism, RprocState } from "../../src/core/state.js";
@@ -14,6 +14,9 @@ import { readCoreFile } from "../../src/formats/core-file-reader.js";
 import { RprocError } from "../../src/errors.js";
 import { defaultScheduler, lastCrash, lastCrashRegisters } from "../../src/drivers/emulated/index.js";
 import { A53_PLATFORM, FIXTURES, M4_FW, R5_FW, A53_FW, loadElf, needsUnicorn, stm32Platform, symbol, within } from "./helpers.js";
+
+// The composition root imports this driver on first use (src/drivers/registry.ts).
+await loadDriver("emulated");
 
 const OPTIONS = { sliceInsns: 100_000, insnsPerMs: 10_000 };
 

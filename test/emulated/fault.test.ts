@@ -7,9 +7,13 @@ import * as assert from "node:assert/strict";
 import { Platform } from "../../src/platform/platform.js";
 import { RprocState } from "../../src/core/state.js";
 import { makeRproc } from "../harness/setup.js";
+import { loadDriver } from "../../src/drivers/registry.js";
 import { failAtStep, forwardSteps, leftovers } from "../harness/fault.js";
 import { defaultScheduler, emulatedMachine } from "../../src/drivers/emulated/index.js";
 import { M4_FW, R5_FW, loadElf, needsUnicorn, stm32Platform, symbol } from "./helpers.js";
+
+// The composition root imports this driver on first use (src/drivers/registry.ts).
+await loadDriver("emulated");
 
 const OPTIONS = { driver: "emulated", driverOptions: { sliceInsns: 50_000, insnsPerMs: 10_000 } };
 const cases = [

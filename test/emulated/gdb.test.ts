@@ -10,11 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Platform } from "../../src/platform/platform.js";
-import { createRproc } from "../../src/core/create.js";
+import { createRproc, loadDriver } from "../../src/drivers/registry.js";
 import { RprocDumpMechanism, RprocState } from "../../src/core/state.js";
 import { dumpBytes } from "../../src/core/coredump-store.js";
 import { lastCrashRegisters } from "../../src/drivers/emulated/index.js";
 import { A53_FW, A53_PLATFORM, FIXTURES, M4_FW, fwLine, loadElf, needsUnicorn, stm32Platform, symbol } from "./helpers.js";
+
+// The composition root imports this driver on first use (src/drivers/registry.ts).
+await loadDriver("emulated");
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 

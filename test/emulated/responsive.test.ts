@@ -6,10 +6,13 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { createRproc } from "../../src/core/create.js";
+import { createRproc, loadDriver } from "../../src/drivers/registry.js";
 import { RprocState } from "../../src/core/state.js";
 import { defaultScheduler, emulatedMachine } from "../../src/drivers/emulated/index.js";
 import { FIXTURES, M4_FW, needsUnicorn, stm32Platform } from "./helpers.js";
+
+// The composition root imports this driver on first use (src/drivers/registry.ts).
+await loadDriver("emulated");
 
 test("three fixture M4s running with the default slice options: median event-loop delay stays small and the cores make progress", { skip: needsUnicorn }, async (t) => {
   const rprocs = [];

@@ -7,12 +7,15 @@ import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Platform } from "../../src/platform/platform.js";
-import { createRproc } from "../../src/core/create.js";
+import { createRproc, loadDriver } from "../../src/drivers/registry.js";
 import type { Rproc } from "../../src/core/rproc.js";
 import type { RprocEvent } from "../../src/core/events.js";
 import { RprocCrashType, RprocDumpMechanism, RprocState } from "../../src/core/state.js";
 import { lastCrash } from "../../src/drivers/emulated/index.js";
 import { FIXTURES, M4_FW, R5_FW, loadElf, needsUnicorn, symbol } from "./helpers.js";
+
+// The composition root imports this driver on first use (src/drivers/registry.ts).
+await loadDriver("emulated");
 
 function platform(name: "am64x" | "stm32mp157", unmodelledMmio?: "log" | "fault"): Platform {
   const path = fileURLToPath(new URL(`../../platforms/${name}.json`, import.meta.url));
@@ -82,6 +85,7 @@ for (const [name, fw, address] of [
 test("am64x R5F undefined instruction: fatal error, recovery restarts the firmware, no dump (no segments registered)", { skip: needsUnicorn }, async () => {
   const b = await boot(platform("am64x"), R5_FW);
   b.rproc.dumpConf = RprocDumpMechanism.ENABLED; // asked for, as `rproc crash` does: the driver still gives nothing to dump
+  b.rproc.recoveryDisabled = false; // ti_k3_r5's probe disables recovery; asked for here, as the sysfs `recovery enabled` word does
   try {
     await until("the vdev line", () => /vdev status/.test(b.rproc.traceText(0)));
     b.command(2);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Platform } from "../../src/platform/platform.js";
-import { createRproc, type CreateRprocOptions } from "../../src/core/create.js";
+import { createRproc, type CreateRprocOptions } from "../../src/drivers/registry.js";
 import { recordEvents, type RprocEvent } from "../../src/core/events.js";
 import type { Rproc } from "../../src/core/rproc.js";
 import { isForwardBegin } from "./fault.js";

@@ -4,12 +4,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Platform } from "../../src/platform/platform.js";
-import { createRproc } from "../../src/core/create.js";
+import { createRproc, loadDriver } from "../../src/drivers/registry.js";
 import { RprocState } from "../../src/core/state.js";
-import { createPlatformTa } from "../../src/loaders/tee-loader.js";
+import { createPlatformTa } from "../../src/drivers/tee/driver.js";
 import { loadSigningKey } from "../../src/tee/crypto.js";
 import { signFirmware } from "../../src/tee/sign.js";
 import { REPO, VECTORS, recordTaCalls } from "./helpers.js";
+
+// The composition root imports this driver on first use (src/drivers/registry.ts).
+await loadDriver("tee");
 
 const dir = mkdtempSync(join(tmpdir(), "rproc-tee-"));
 writeFileSync(

@@ -10,15 +10,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Platform } from "../../src/platform/platform.js";
-import { createRproc } from "../../src/core/create.js";
+import { createRproc, loadDriver } from "../../src/drivers/registry.js";
 import { rprocCrashFlush } from "../../src/core/crash.js";
 import { RprocState } from "../../src/core/state.js";
 import { recordEvents } from "../../src/core/events.js";
-import { createPlatformTa } from "../../src/loaders/tee-loader.js";
+import { createPlatformTa } from "../../src/drivers/tee/driver.js";
 import { loadSigningKey } from "../../src/tee/crypto.js";
 import { signFirmware } from "../../src/tee/sign.js";
 import { failAtStep, forwardSteps, leftovers } from "../harness/fault.js";
 import { REPO, VECTORS, recordTaCalls } from "./helpers.js";
+
+// The composition root imports this driver on first use (src/drivers/registry.ts).
+await loadDriver("tee");
 
 const signed = signFirmware([{ name: "m4", bytes: readFileSync(resolve(VECTORS, "fw_demo_m4.elf")) }], {
   key: loadSigningKey(readFileSync(resolve(REPO, "platforms/keys/rproc-test-rsa2048.pem"))),

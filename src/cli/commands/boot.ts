@@ -7,10 +7,9 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hex, isRprocError } from "../../errors.js";
-import { bootReport, type BootReport } from "../../core/report.js";
+import { bootReport, type BootReport } from "../../report/boot.js";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
-import { teeBootOptions } from "../../loaders/tee-boot.js";
-import "../../drivers/emulated/index.js"; // registers --driver emulated
+import { teeBootOptions } from "../../drivers/tee/boot-options.js";
 import { formatEvent } from "../render-event.js";
 import { platformArg } from "../platform-arg.js";
 
@@ -114,7 +113,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       cwd: io.cwd,
       ...(values.processor !== undefined ? { processor: values.processor } : {}),
       ...(searchPath !== undefined ? { searchPath } : {}),
-      // A signed image boots through the TEE driver (src/loaders/tee-boot.ts).
+      // A signed image boots through the TEE driver (src/drivers/tee/boot-options.ts).
       ...teeBootOptions(firmware, io.cwd, { teeKey: values["tee-key"], teeEncKey: values["tee-enc-key"], searchPath, platform }),
       ...(values.driver !== undefined ? { driver: values.driver } : {}),
       ...(runMs !== undefined ? { runMs } : {}),

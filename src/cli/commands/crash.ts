@@ -31,7 +31,7 @@ const USAGE = `usage: rproc crash FIRMWARE --platform NAME|FILE [--processor NAM
                    [--driver sim|emulated] [--fault mmufault|undef|watchdog] [--wait-ms N]
 
   --type       crash type the simulated processor reports (default watchdog)
-  --recovery   sysfs recovery word before the crash (default enabled)
+  --recovery   sysfs recovery word before the crash (default: the driver's, enabled except ti_k3_r5)
   --coredump   sysfs coredump word before the crash (default enabled; inline: the dump is read, then recovery goes on)
   -o FILE      write the coredump (ELF core) to FILE
   --driver     sim (default): the simulated processor reports the crash; emulated: the firmware runs on an
@@ -86,8 +86,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   if (!values.platform) return usage("missing --platform");
   const type = TYPES[values.type ?? "watchdog"];
   if (type === undefined) return usage(`--type ${values.type}: one of mmufault, watchdog, fatal-error`);
-  const recovery = values.recovery ?? "enabled";
-  if (recovery !== "enabled" && recovery !== "disabled") return usage(`--recovery ${recovery}: enabled or disabled`);
+  const recoveryArg = values.recovery;
+  if (recoveryArg !== undefined && recoveryArg !== "enabled" && recoveryArg !== "disabled") return usage(`--recovery ${recoveryArg}: enabled or disabled`);
   const coredump = values.coredump ?? "enabled";
   if (!["enabled", "inline", "disabled"].includes(coredump)) return usage(`--coredump ${coredump}: enabled, inline or disabled`);
   if (values.driver !== undefined && values.driver !== "sim" && values.driver !== "emulated") return usage(`--driver ${values.driver}: sim or emulated`);
@@ -111,15 +111,18 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const fwArg = positionals[0]!;
     const asPath = resolve(io.cwd, fwArg);
     const isPath = existsSync(asPath);
+    const ops = emulated ? createEmulatedDriver() : driver;
     rproc = new Rproc({
       name: proc.name,
       platform,
       processor: { ...proc, driver: emulated ? "emulated" : "sim", initiallyRunning: false },
-      ops: emulated ? createEmulatedDriver() : driver,
+      ops,
       firmware: isPath ? basename(asPath) : fwArg,
       searchPath: isPath ? [dirname(asPath)] : [...(platform.dir ? [platform.dir] : []), io.cwd, DEFAULT_FIRMWARE_DIR],
       cwd: io.cwd,
     });
+    // The driver's probe: its defaults (ti_k3_r5 disables recovery, so the default --recovery follows it).
+    ops.probe?.(rproc);
     if (fault !== undefined) {
       // A firmware that cannot be found fails the boot below (exit 1); one without the command word cannot be asked to crash.
       let image: Uint8Array | undefined;
@@ -142,6 +145,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     if (isRprocError(e)) return usage(`${e.code}: ${e.message}`);
     throw e;
   }
+  const recovery = recoveryArg ?? (rproc.recoveryDisabled ? "disabled" : "enabled");
   const events: RprocEvent[] = [];
   const unsubscribe = rproc.events.on((e) => {
     events.push(e);
@@ -203,7 +207,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // The dump is taken by boot recovery: with recovery disabled the kernel writes none.
   // A driver that registers no segments (TI K3 R5F: coredumpSegments "none") gets none either, faithfully.
   const noSegments = rproc.processor.coredumpSegments === "none";
-  const wantDump = coredump !== "disabled" && recovery === "enabled" && !noSegments;
+  // rproc_coredump checks the segments first, then the ELF class (imx_rproc never sets it).
+  const noElfClass = !noSegments && rproc.elfClass === 0;
+  const wantDump = coredump !== "disabled" && recovery === "enabled" && !noSegments && !noElfClass;
   const noDump =
     dump || coredump === "disabled"
       ? null
@@ -211,7 +217,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         ? `${rproc.name}'s driver registers no coredump segments (platform coredumpSegments "none": the kernel driver, e.g. ti_k3_r5_remoteproc, registers none), so rproc_coredump takes no dump`
         : recovery === "disabled"
           ? "recovery is disabled: the dump is taken by recovery, so there is none"
-          : null;
+          : noElfClass
+            ? `${rproc.name}'s driver never sets the coredump ELF class (rproc_coredump_set_elf_info; imx_rproc does not call it), so rproc_coredump stops at "Elf class is not set" and takes no dump`
+            : null;
   // Asked for a file and there is none to write: say so and fail, whatever the reason.
   const ok = !failure && rproc.state === expectState && (!wantDump || dump !== undefined) && !(values.output && !written);
   const emuFault = emulated ? lastCrash(rproc) : undefined;

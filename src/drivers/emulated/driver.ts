@@ -16,7 +16,7 @@
 import { hex, hexValues } from "../../errors.js";
 import { diag } from "../../diagnostics.js";
 import type { CoreRegisters } from "../../formats/core-file-prstatus.js";
-import type { RprocOps } from "../../core/ops.js";
+import type { DriverOps } from "../../core/ops.js";
 import type { Rproc } from "../../core/rproc.js";
 import { RprocCrashType } from "../../core/state.js";
 import { rprocReportCrash } from "../../core/crash.js";
@@ -81,7 +81,7 @@ export function crashTypeOf(kind: FaultKind): RprocCrashType {
 }
 
 /** Emulated-core ops over a platform driver's ops. */
-export function emulatedOps(base: RprocOps, options: EmulatedDriverOptions = {}): RprocOps {
+export function emulatedOps(base: DriverOps, options: EmulatedDriverOptions = {}): DriverOps {
   const sliceInsns = options.sliceInsns ?? DEFAULT_SLICE_INSNS;
   const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
   const insnsPerMs = options.insnsPerMs ?? DEFAULT_INSNS_PER_MS;
@@ -175,7 +175,7 @@ export function emulatedOps(base: RprocOps, options: EmulatedDriverOptions = {})
     async attach(rproc: Rproc): Promise<void> {
       await base.attach?.(rproc);
       if (stateOf(rproc).machine) return;
-      const early = (base as { sim?: { bootAddr?: number } }).sim?.bootAddr;
+      const early = base.earlyBootAddr?.(rproc);
       launch(rproc, early ?? rproc.bootaddr);
     },
 

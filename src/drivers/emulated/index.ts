@@ -1,21 +1,22 @@
 /**
- * The emulated-core driver, registered as "emulated" (a processor's
- * `driver` in the platform file, or createRproc's `driver` override).
+ * The emulated-core driver, "emulated" in the composition root
+ * (../registry.ts: a processor's `driver` in the platform file, or
+ * createRproc's `driver` override).
  * Platform behaviour — carveouts from memory-regions, address translation,
  * coredump segments, the ELF loader — is the simulated driver's; only the
  * CPU is real. Importing this module loads neither koffi nor Unicorn.
  */
-import { registerDriver } from "../../core/create.js";
 import { createSimDriver } from "../sim/driver.js";
 import { emulatedOps, type EmulatedDriverOptions } from "./driver.js";
-import type { RprocOps } from "../../core/ops.js";
+import type { DriverFactory, DriverOps } from "../../core/ops.js";
 
-/** The emulated driver's ops, as registered: the simulated driver's platform behaviour under an emulated CPU. */
-export function createEmulatedDriver(options: EmulatedDriverOptions = {}): RprocOps {
+/** The emulated driver's ops: the simulated driver's platform behaviour (the platform glue) under an emulated CPU. */
+export function createEmulatedDriver(options: EmulatedDriverOptions = {}): DriverOps {
   return emulatedOps(createSimDriver({ behaviour: { name: "emulated" } }), options);
 }
 
-registerDriver("emulated", (ctx) => createEmulatedDriver((ctx.options ?? {}) as EmulatedDriverOptions));
+/** The factory the composition root (../registry.ts) loads on first use of "emulated". */
+export const emulatedDriverFactory: DriverFactory = (ctx) => createEmulatedDriver((ctx.options ?? {}) as EmulatedDriverOptions);
 
 export { emulatedOps, lastCrash, lastCrashRegisters, emulatedMachine, crashTypeOf, DEFAULT_SLICE_INSNS, DEFAULT_SLICE_MS, DEFAULT_INSNS_PER_MS } from "./driver.js";
 export type { EmulatedDriverOptions } from "./driver.js";

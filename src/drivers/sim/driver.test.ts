@@ -5,12 +5,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Platform } from "../../platform/platform.js";
-import { createRproc } from "../../core/create.js";
+import { createRproc, loadDriver } from "../../drivers/registry.js";
 import { RprocState } from "../../core/state.js";
 import { findSymbol, parseElf } from "../../formats/elf.js";
 import { loadSigningKey } from "../../tee/crypto.js";
 import { signFirmware } from "../../tee/sign.js";
-import "../../loaders/tee-loader.js"; // registers the "tee" driver
+
+// The composition root imports this driver on first use (src/drivers/registry.ts).
+await loadDriver("tee");
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const M4_ELF = resolve(REPO, "fixtures/firmware/stm32mp15-m4.elf");

@@ -1,5 +1,5 @@
 /**
- * The TEE loader: Linux's remoteproc_tee (Pouliquen series v22, proposed
+ * The TEE driver: Linux's remoteproc_tee (Pouliquen series v22, proposed
  * upstream, unmerged) as RprocOps over the remoteproc TA model, wired like
  * the STM32 TEE variant: the simulated STM32 driver keeps prepare (memory
  * regions → carveouts), kick and da_to_va; firmware handling goes to the TA.
@@ -21,21 +21,20 @@
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { RprocError, hex } from "../errors.js";
-import { registerDriver, type DriverContext } from "../core/create.js";
-import type { Firmware } from "../core/firmware.js";
-import type { RprocOps } from "../core/ops.js";
-import type { Rproc } from "../core/rproc.js";
-import { RprocState } from "../core/state.js";
-import { parseElf } from "../formats/elf.js";
-import { TEE_RESULT } from "../formats/signed-image-errors.js";
-import { parseSignedImage } from "../formats/signed-image.js";
-import { MemView } from "../platform/mem-view.js";
-import type { Platform } from "../platform/platform.js";
-import type { ProcessorDesc } from "../platform/types.js";
-import { createSimDriver, type SimDriverOptions, type SimState } from "../drivers/sim/driver.js";
-import { loadVerifyKey } from "../tee/crypto.js";
-import { PlatformPta } from "../tee/platform-pta.js";
+import { RprocError, hex } from "../../errors.js";
+import type { Firmware } from "../../core/firmware.js";
+import type { DriverContext, DriverOps } from "../../core/ops.js";
+import type { Rproc } from "../../core/rproc.js";
+import { RprocState } from "../../core/state.js";
+import { parseElf } from "../../formats/elf.js";
+import { TEE_RESULT } from "../../formats/signed-image-errors.js";
+import { parseSignedImage } from "../../formats/signed-image.js";
+import { MemView } from "../../platform/mem-view.js";
+import type { Platform } from "../../platform/platform.js";
+import type { ProcessorDesc } from "../../platform/types.js";
+import { createSimDriver, type SimDriverOptions, type SimState } from "../sim/driver.js";
+import { loadVerifyKey } from "../../tee/crypto.js";
+import { PlatformPta } from "../../tee/platform-pta.js";
 import {
   RemoteprocTa,
   TA_COMMAND_NAMES,
@@ -49,7 +48,7 @@ import {
   TEE_PARAM_TYPE_VALUE_OUTPUT,
   teeParamTypes,
   type TeeParam,
-} from "../tee/ta.js";
+} from "../../tee/ta.js";
 
 export interface TeeDriverOptions extends SimDriverOptions {
   /** A TA to talk to (tests share one); default: a TA over a PlatformPta for this processor. */
@@ -60,7 +59,7 @@ export interface TeeDriverOptions extends SimDriverOptions {
   encryptionKey?: Uint8Array;
 }
 
-export interface TeeDriverOps extends RprocOps {
+export interface TeeDriverOps extends DriverOps {
   sim: SimState;
   ta: RemoteprocTa;
   rprocId: number;
@@ -122,14 +121,21 @@ export function createTeeDriver(ctx: DriverContext): TeeDriverOps {
     return { pa: size === 0 ? 0 : (p[1]!.a ?? 0) + (p[1]!.b ?? 0) * 2 ** 32, size };
   };
 
+  // The platform half (memory-regions, da_to_va, kick, attach) is the simulated STM32 driver's, taken op by op;
+  // firmware handling goes to the TA, so the ELF sanity check, boot address and loaded-table ops stay unset.
   return {
-    ...simOps,
     sim,
     ta,
     rprocId,
-    sanityCheck: undefined,
-    getBootAddr: undefined,
-    getLoadedRscTable: undefined,
+    probe: simOps.probe,
+    prepare: simOps.prepare,
+    unprepare: simOps.unprepare,
+    daToVa: simOps.daToVa,
+    kick: simOps.kick,
+    attach: simOps.attach,
+    detach: simOps.detach,
+    earlyBoot: simOps.earlyBoot,
+    earlyBootAddr: simOps.earlyBootAddr,
 
     parseFw(rproc, fw) {
       loadFw(rproc, fw);
@@ -206,4 +212,3 @@ function simulatedElf(sim: SimState, fw: Firmware): void {
   sim.firmwareName = fw.name;
 }
 
-registerDriver("tee", createTeeDriver);

@@ -7,12 +7,12 @@ import type { Diagnostic } from "../diagnostics.js";
 import { hex, isRprocError } from "../errors.js";
 import { VDEV_OFF, VRING_OFF, VRING_SIZE } from "../formats/resource-table.js";
 import { Platform } from "../platform/platform.js";
-import { carveoutPa, rprocFindCarveoutByName } from "./carveout.js";
-import { createRproc } from "./create.js";
-import { recordEvents, type RprocEvent } from "./events.js";
-import type { Rproc } from "./rproc.js";
-import { RprocState, stateString } from "./state.js";
-import { tableU32 } from "./table.js";
+import { carveoutPa, rprocFindCarveoutByName } from "../core/carveout.js";
+import { openRproc } from "../drivers/registry.js";
+import { recordEvents, type RprocEvent } from "../core/events.js";
+import type { Rproc } from "../core/rproc.js";
+import { RprocState, stateString } from "../core/state.js";
+import { tableU32 } from "../core/table.js";
 
 export interface BootReportOptions {
   /** Bundled platform name or path to a platform JSON file, or a loaded Platform. */
@@ -89,7 +89,7 @@ function snapshot(rproc: Rproc, report: BootReport): void {
 
 export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
   const platform = typeof opts.platform === "string" ? Platform.load(opts.platform) : opts.platform;
-  const rproc = createRproc(platform, opts.processor, {
+  const rproc = await openRproc(platform, opts.processor, {
     ...(opts.firmware !== undefined ? { firmware: opts.firmware } : {}),
     ...(opts.searchPath !== undefined ? { searchPath: opts.searchPath } : {}),
     ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),

@@ -5,13 +5,12 @@
  */
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { DEFAULT_FIRMWARE_DIR } from "../core/firmware.js";
-import { RprocError } from "../errors.js";
-import { Platform } from "../platform/platform.js";
-import { isSignedImage } from "../formats/signed-image.js";
-import { parseEncryptionKey } from "../tee/encryption.js";
-import "./tee-loader.js";
-import type { TeeDriverOptions } from "./tee-loader.js";
+import { DEFAULT_FIRMWARE_DIR } from "../../core/firmware.js";
+import { RprocError } from "../../errors.js";
+import { Platform } from "../../platform/platform.js";
+import { isSignedImage } from "../../formats/signed-image.js";
+import { parseEncryptionKey } from "../../tee/encryption.js";
+import type { TeeDriverOptions } from "./driver.js";
 
 function head(path: string): Uint8Array {
   let fd: number | undefined;
