@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Platform } from "../../src/platform/platform.js";
-import { createRproc } from "../../src/core/create.js";
+import { createRproc } from "../../src/drivers/registry.js";
 import type { Rproc } from "../../src/core/rproc.js";
 import { rprocCrashFlush } from "../../src/core/crash.js";
 
