@@ -33,6 +33,8 @@ export const ERRNO = {
   EOPNOTSUPP: 95,
   ENOTCONN: 107,
   ETIMEDOUT: 110,
+  /** Kernel-internal; rpmsg's blocking send returns it after 15 s and it can reach user space as 512. */
+  ERESTARTSYS: 512,
 } as const;
 
 export type Errno = keyof typeof ERRNO;

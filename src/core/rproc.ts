@@ -18,6 +18,7 @@ import { rprocBoot, rprocDetach, rprocShutdown } from "./lifecycle.js";
 import { rprocDaToVa, rprocPaToVa } from "./memory.js";
 import { traceRead } from "./trace.js";
 import { vqInterrupt } from "./vdev.js";
+import type { RprocVirtioDevice } from "./virtio-device.js";
 import { rprocReportCrash } from "./crash.js";
 import { rprocTriggerRecovery } from "./recovery.js";
 import { dumpsOf, type RprocDump } from "./coredump-store.js";
@@ -69,7 +70,7 @@ export interface RprocVring {
   align: number;
   notifyid: number;
   /** Set while the virtio driver has created the virtqueue (between find_vqs and del_vqs). */
-  vq: { da: number; pa: number | undefined; callback?: () => void } | undefined;
+  vq: { da: number; pa: number | undefined; mem?: MemView; callback?: () => boolean | void } | undefined;
   rvdev: RprocVdev;
 }
 
@@ -82,6 +83,8 @@ export interface RprocVdev {
   subdev: RprocSubdev;
   /** True while a virtio device is registered (vdev subdevice started). */
   registered: boolean;
+  /** The virtio device while one is registered with a driver bound (src/core/virtio-device.ts). */
+  virtio?: RprocVirtioDevice;
 }
 
 /** struct rproc_dump_segment */

@@ -10,14 +10,21 @@ import { VDEV_OFF, VDEV_SIZE, VRING_OFF, VRING_SIZE } from "../formats/resource-
 import type { Rproc, RprocVdev, RprocVring } from "./rproc.js";
 import { carveoutPa, checkCarveoutDa, rprocAddCarveout, rprocAllocCarveout, rprocFindCarveoutByName, rprocMemEntryInit, rprocReleaseCarveout } from "./carveout.js";
 import { tableSetU32, tableSetU8, tableU32, tableU8, type TableRef } from "./table.js";
+import {
+  RprocVirtioDevice,
+  VIRTIO_CONFIG_S_ACKNOWLEDGE,
+  VIRTIO_CONFIG_S_DRIVER,
+  VIRTIO_CONFIG_S_FAILED,
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  virtioDriverFor,
+  vringOff,
+  type VirtioDriver,
+} from "./virtio-device.js";
 
 export const RVDEV_NUM_VRINGS = 2;
 export const VIRTIO_ID_RPMSG = 7;
 export const VIRTIO_RPMSG_F_NS = 0;
-export const VIRTIO_CONFIG_S_ACKNOWLEDGE = 1;
-export const VIRTIO_CONFIG_S_DRIVER = 2;
-export const VIRTIO_CONFIG_S_DRIVER_OK = 4;
-export const VIRTIO_CONFIG_S_FAILED = 0x80;
+export { VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FAILED } from "./virtio-device.js";
 /** Transport bits that fit the 32-bit feature field and vring_transport_features() keeps: INDIRECT_DESC, EVENT_IDX. */
 const KEPT_TRANSPORT_FEATURES = (1 << 28) | (1 << 29);
 const PAGE_SIZE = 4096;
@@ -37,10 +44,6 @@ export function vringSize(num: number, align: number): number {
 /** vring_size(num, align) rounded up to a page, as rproc_alloc_vring sizes the vring carveout. */
 export function vringCarveoutSize(num: number, align: number): number {
   return Number(kalign(BigInt(vringSize(num, align)), BigInt(PAGE_SIZE)));
-}
-
-function vringOff(rvdev: { rscOffset: number }, i: number, field: number): number {
-  return rvdev.rscOffset + VDEV_OFF.vrings + VRING_SIZE * i + field;
 }
 
 /** Lowest free id >= 0, as idr_alloc(&notifyids, rvring, 0, 0) gives. */
@@ -184,55 +187,82 @@ async function vdevStart(rproc: Rproc, rvdev: RprocVdev): Promise<void> {
 }
 
 async function registerVirtioDevice(rproc: Rproc, rvdev: RprocVdev, t: () => TableRef): Promise<void> {
+  // rproc_start copied the cached table over the loaded one, so a status other than 0 here was left
+  // by an earlier run in memory this boot did not rewrite (a stale table): the firmware would take it
+  // for a live host before this one is ready.
+  const before = tableU8(t(), statusOff(rvdev));
+  if (before & VIRTIO_CONFIG_S_DRIVER_OK)
+    rproc.warn(
+      "vdev-stale-status",
+      `vdev${rvdev.index}.status`,
+      `vdev${rvdev.index} status is ${hex(before)} (DRIVER_OK) before the virtio device is registered: the resource table in device memory is stale (left by an earlier run); the host resets it`,
+    );
   tableSetU8(t(), statusOff(rvdev), 0); // virtio_reset_device
   tableSetU8(t(), statusOff(rvdev), VIRTIO_CONFIG_S_ACKNOWLEDGE);
   const buffer = rprocFindCarveoutByName(rproc, `vdev${rvdev.index}buffer`);
   rproc.emit("rproc_add_virtio_dev", "info", { vdev: rvdev.index, id: rvdev.id, buffer: buffer ? buffer.name : null });
-  if (rvdev.id !== VIRTIO_ID_RPMSG) return; // no driver in this model binds other device ids
-  let status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
-  tableSetU8(t(), statusOff(rvdev), status);
-  const dfeatures = tableU32(t(), rvdev.rscOffset + VDEV_OFF.dfeatures);
-  const gfeatures = dfeatures & ((1 << VIRTIO_RPMSG_F_NS) | KEPT_TRANSPORT_FEATURES);
-  tableSetU32(t(), rvdev.rscOffset + VDEV_OFF.gfeatures, gfeatures >>> 0);
-  try {
-    findVqs(rproc, rvdev, t());
-  } catch (e) {
-    tableSetU8(t(), statusOff(rvdev), status | VIRTIO_CONFIG_S_FAILED);
-    rproc.warn("rpmsg-probe-failed", `vdev${rvdev.index}`, `virtio_rpmsg_bus probe failed: ${e instanceof Error ? e.message : String(e)}`);
-    return;
-  }
-  // rpmsg_probe posts its RX buffers and tells the remote it may send (kick on the RX vring).
-  rproc.ops.kick?.(rproc, rvdev.vrings[0]!.notifyid);
-  status |= VIRTIO_CONFIG_S_DRIVER_OK;
-  tableSetU8(t(), statusOff(rvdev), status);
+  const driver = virtioDriverFor(rproc, rvdev.id) ?? (rvdev.id === VIRTIO_ID_RPMSG ? TABLE_ONLY_RPMSG : undefined);
+  if (driver) await virtioDevProbe(rproc, rvdev, driver, t);
 }
 
-/** rproc_virtio_find_vqs for rpmsg's two queues ("input", "output"). */
-function findVqs(rproc: Rproc, rvdev: RprocVdev, table: TableRef): void {
-  const created: RprocVring[] = [];
+/**
+ * When no rpmsg bus is attached (rproc boot), rpmsg_probe's effects on the
+ * table and the kick, without traffic: vqs found, DRIVER_OK, then the notify
+ * on the RX vring, so the firmware sees status 0x7 at the first kick
+ * (mainline order; issue 10 item 5).
+ */
+const TABLE_ONLY_RPMSG: VirtioDriver = {
+  name: "virtio_rpmsg_bus",
+  featureTable: [VIRTIO_RPMSG_F_NS],
+  probe(vdev) {
+    const [rvq] = vdev.findVqs(["input", "output"], []);
+    vdev.ready();
+    rvq!.notify();
+  },
+  remove(vdev) {
+    vdev.reset();
+    vdev.delVqs();
+  },
+};
+
+/** virtio_dev_probe: DRIVER, features (driver's & device's, transport bits kept), driver probe, DRIVER_OK; FAILED on error. */
+async function virtioDevProbe(rproc: Rproc, rvdev: RprocVdev, driver: VirtioDriver, t: () => TableRef): Promise<void> {
+  const vdev = new RprocVirtioDevice(rproc, rvdev, t);
+  vdev.addStatus(VIRTIO_CONFIG_S_DRIVER);
+  const dfeatures = vdev.getFeatures();
+  let features = 0;
+  for (const bit of driver.featureTable) if (bit < 28 && dfeatures & (1 << bit)) features |= 1 << bit;
+  // vring_transport_features keeps INDIRECT_DESC and EVENT_IDX when the device offers them.
+  features |= dfeatures & KEPT_TRANSPORT_FEATURES;
+  vdev.finalizeFeatures(features >>> 0);
+  rvdev.virtio = vdev;
   try {
-    for (let id = 0; id < RVDEV_NUM_VRINGS; id++) {
-      const rvring = rvdev.vrings[id];
-      const mem = rprocFindCarveoutByName(rproc, `vdev${rvdev.index}vring${id}`);
-      if (!rvring || !mem || !mem.va)
-        throw new RprocError("ENOMEM", `vq ${id}: no vring vdev${rvdev.index}vring${id} (the firmware declares ${rvdev.vrings.length} vrings)`);
-      mem.va.fill(0, Math.min(vringSize(rvring.num, rvring.align), mem.len), 0);
-      rvring.vq = { da: mem.da, pa: carveoutPa(mem) };
-      created.push(rvring);
-      // The vring da reaches the table only now, after ops.start (spec §9.1).
-      tableSetU32(table, vringOff(rvdev, id, VRING_OFF.da), mem.da >>> 0);
-      rproc.emit("rp_find_vq", "info", { vdev: rvdev.index, id, da: hex(mem.da), notifyid: rvring.notifyid });
-    }
+    await driver.probe(vdev);
+    if (!(vdev.getStatus() & VIRTIO_CONFIG_S_DRIVER_OK)) vdev.ready();
   } catch (e) {
-    for (const v of created) v.vq = undefined;
-    throw e;
+    vdev.delVqs();
+    rvdev.virtio = undefined;
+    vdev.addStatus(VIRTIO_CONFIG_S_FAILED);
+    rproc.warn("virtio-probe-failed", `vdev${rvdev.index}`, `${driver.name}: probe of virtio${rvdev.index} failed with error ${e instanceof RprocError ? "-" + e.code : ""}: ${e instanceof Error ? e.message : String(e)}`);
+    return;
   }
+  vdev.driver = driver;
 }
 
 /** rproc_vdev_do_stop: unregister the virtio device (rpmsg remove resets status, deletes the vqs). */
 function vdevStop(rproc: Rproc, rvdev: RprocVdev): void {
   if (!rvdev.registered) return;
   rvdev.registered = false;
+  const vdev = rvdev.virtio;
+  if (vdev?.driver) {
+    try {
+      vdev.driver.remove(vdev);
+    } catch (e) {
+      rproc.warn("virtio-remove-failed", `vdev${rvdev.index}`, e instanceof Error ? e.message : String(e));
+    }
+    vdev.driver = undefined;
+  }
+  rvdev.virtio = undefined;
   const t = rproc.tablePtr;
   try {
     if (t && rvdev.id === VIRTIO_ID_RPMSG) {

@@ -7,6 +7,7 @@
 import { hex } from "../../errors.js";
 import { findSymbol, type ElfFile } from "../../formats/elf.js";
 import type { Rproc } from "../../core/rproc.js";
+import type { MemView } from "../../platform/mem-view.js";
 import { RprocCrashType } from "../../core/state.js";
 
 export interface SimBehaviourContext {
@@ -25,6 +26,8 @@ export interface SimBehaviourContext {
   /** Read/write a little-endian u32 at a device address; undefined/false when the core cannot reach it. */
   readU32(da: number): number | undefined;
   writeU32(da: number, v: number): boolean;
+  /** The core's own view of [da, da+len) (remote models read vrings and buffers through it); undefined when out of reach. */
+  view(da: number, len: number): MemView | undefined;
   /** Report a crash the way a driver's watchdog/IRQ handler would (rproc_report_crash). */
   crash(type?: RprocCrashType): void;
   /** Run fn after ms unless the processor stops first. */

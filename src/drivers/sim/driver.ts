@@ -94,6 +94,7 @@ export function createSimDriver(opts: SimDriverOptions = {}): SimDriverOps {
       return true;
     },
     crash: (type = RprocCrashType.FATAL_ERROR) => reportCrash(type),
+    view: (da, len) => deviceView(rproc, da, len),
     after(ms, fn) {
       const h = setTimeout(() => {
         timers.delete(h);
