@@ -11,6 +11,7 @@ const COMMANDS: Record<string, string> = {
   platforms: "list the bundled platforms",
   boot: "boot firmware on a simulated platform (dry run), report, shut down",
   crash: "boot, inject a crash, show coredump and recovery",
+  rpmsg: "boot, talk to the firmware over rpmsg (channels, messages both ways), shut down",
   sign: "sign ELF images into an OP-TEE remoteproc signed image",
   verify: "verify an OP-TEE remoteproc signed image against a public key",
 };

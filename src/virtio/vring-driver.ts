@@ -168,6 +168,13 @@ export class VringDriver<T> {
     return !this.moreUsed();
   }
 
+  /** Used entries the device returned and the driver has not taken yet (0 when broken or impossible). */
+  usedPending(): number {
+    if (this.broken) return 0;
+    const pending = (rd16(this.mem, this.layout.used + 2) - this.lastUsedIdx) & 0xffff;
+    return pending > this.layout.num ? 0 : pending;
+  }
+
   /** Buffers the device holds (added and not yet returned). */
   inFlight(): number {
     return this.layout.num - this.numFree;
