@@ -100,3 +100,15 @@ export { InlineDumpReader, dumpBytes, writeDumpFile, setCoredumpSettings, coredu
 export type { RprocDump, CoredumpSettings } from "./core/coredump-store.js";
 export { inspectSignedImage } from "./tee/inspect-signed.js";
 export type { InspectSignedImage, InspectSignedTlv, InspectHashEntry, InspectSignedElfImage, InspectSignedSegment, InspectSignedOptions } from "./tee/inspect-signed.js";
+export { attachRpmsg, RpmsgHost } from "./rpmsg/host.js";
+export type { RpmsgChannel, RpmsgTraffic } from "./rpmsg/virtproc.js";
+export { RpmsgEndpoint } from "./rpmsg/endpoint.js";
+export type { RpmsgMessage } from "./rpmsg/endpoint.js";
+export { rpmsgDriverFor } from "./rpmsg/drivers.js";
+export { rpmsgSession } from "./rpmsg/session.js";
+export type { RpmsgReport, RpmsgSessionOptions } from "./rpmsg/session.js";
+export { rpmsgRemoteBehaviour, remoteServices } from "./rpmsg/remote/sim.js";
+export { RpmsgRemoteModel } from "./rpmsg/remote/model.js";
+export { RPMSG_ADDR_ANY, RPMSG_NS_ADDR, RPMSG_MTU } from "./rpmsg/wire.js";
+export { registerVirtioDriver, RprocVirtioDevice } from "./core/virtio-device.js";
+export type { VirtioDriver, VirtQueue } from "./core/virtio-device.js";

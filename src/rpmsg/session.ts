@@ -8,7 +8,7 @@ import { hex, isRprocError } from "../errors.js";
 import type { Diagnostic } from "../diagnostics.js";
 import { VDEV_OFF } from "../formats/resource-table.js";
 import { Platform } from "../platform/platform.js";
-import { createRproc } from "../core/create.js";
+import { createRproc, loadDriver } from "../drivers/registry.js";
 import { recordEvents, type RprocEvent } from "../core/events.js";
 import type { Rproc } from "../core/rproc.js";
 import { stateString } from "../core/state.js";
@@ -150,7 +150,7 @@ export async function rpmsgSession(opts: RpmsgSessionOptions): Promise<RpmsgRepo
   const platform = typeof opts.platform === "string" ? Platform.load(opts.platform) : opts.platform;
   const proc = platform.processor(opts.processor);
   const driver = opts.driver ?? proc.driver ?? "sim";
-  if (driver === "emulated") await import("../drivers/emulated/index.js");
+  await loadDriver(driver);
   const rproc = createRproc(platform, opts.processor, {
     firmware: opts.firmware,
     ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),

@@ -1,24 +1,13 @@
 // The rpmsg host (virtio_rpmsg_bus) against the TypeScript remote models on the sim driver.
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { Platform } from "../../src/platform/platform.js";
-import { fixture, makeRproc } from "../harness/setup.js";
-import { attachRpmsg } from "../../src/rpmsg/host.js";
-import { remoteServices, rpmsgRemoteBehaviour } from "../../src/rpmsg/remote/sim.js";
+import { simBoot } from "../harness/rpmsg.js";
 import { RprocError } from "../../src/errors.js";
 import { tableU32, tableU8 } from "../../src/core/table.js";
 import { VDEV_OFF } from "../../src/formats/resource-table.js";
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-export async function simBoot(models = ["tty"], platform = "stm32mp157", fw = "stm32mp15-m4.elf") {
-  const behaviour = rpmsgRemoteBehaviour(remoteServices(models));
-  const { rproc, events } = makeRproc(Platform.load(platform), fixture(fw), { driver: "sim", driverOptions: { behaviour } });
-  const host = attachRpmsg(rproc);
-  await rproc.boot();
-  return { rproc, events, host, behaviour };
-}
 
 test("boot: channel announced, bound to rpmsg_tty, echo answered; firmware saw status 0x7 at the first kick", async () => {
   const { rproc, host, behaviour } = await simBoot();

@@ -198,6 +198,11 @@ export class RpmsgRemoteModel {
     if (sent && l.tx.mustNotify()) this.io.kickHost(l.txNotify);
   }
 
+  /** Queue raw bytes (header included) to send on vring0 as they are, e.g. a malformed message; sent at the next pump. */
+  sendRaw(bytes: Uint8Array): void {
+    this.pending.push(bytes.slice());
+  }
+
   /** Messages waiting for host RX buffers. */
   get backlog(): number {
     return this.pending.length;
