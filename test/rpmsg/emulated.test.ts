@@ -83,7 +83,7 @@ test("stm32mp157: late RX buffers and TX exhaustion: the firmware waits, the hos
     real(0);
     const got: number[] = [];
     while (got.length < sent) {
-      const m = await Promise.race([ept.receive(), new Promise<undefined>((r) => setTimeout(r, 3000))]);
+      const m = await Promise.race([ept.receive(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000))]);
       if (!m) break;
       got.push(m.data[0]!);
     }
