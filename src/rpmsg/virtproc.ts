@@ -84,13 +84,21 @@ export class Virtproc implements EndpointBackend {
       vdev.delVqs();
       throw e;
     }
-    // The first half of the buffers is for RX: every one goes into vq0 as a device-writable buffer.
-    for (let i = 0; i < this.numBufs / 2; i++) this.rvq.ring.add(this.bufs.dma + i * this.bufSize, this.bufSize, true, i);
-    this.svq.ring.disableCb();
-    if (vdev.hasFeature(VIRTIO_RPMSG_F_NS)) this.nsEpt = this.createEndpoint(RPMSG_NS_ADDR, RPMSG_ADDR_ANY, "rpmsg_ns", false, (m) => this.nsCb(m));
-    const notify = this.rvq.ring.kickPrepare();
-    vdev.ready();
-    if (notify) this.rvq.notify();
+    try {
+      // The first half of the buffers is for RX: every one goes into vq0 as a device-writable buffer.
+      for (let i = 0; i < this.numBufs / 2; i++) this.rvq.ring.add(this.bufs.dma + i * this.bufSize, this.bufSize, true, i);
+      this.svq.ring.disableCb();
+      if (vdev.hasFeature(VIRTIO_RPMSG_F_NS)) this.nsEpt = this.createEndpoint(RPMSG_NS_ADDR, RPMSG_ADDR_ANY, "rpmsg_ns", false, (m) => this.nsCb(m));
+      const notify = this.rvq.ring.kickPrepare();
+      vdev.ready();
+      if (notify) this.rvq.notify();
+    } catch (e) {
+      // rpmsg_probe's unwind: free_coherent, then vqs_del.
+      this.removed = true;
+      this.bufs.free();
+      vdev.delVqs();
+      throw e;
+    }
     hooks.diag("info", "rpmsg-host-online", "rpmsg host is online");
   }
 
