@@ -9,6 +9,8 @@ need=()
 command -v readelf >/dev/null || need+=(binutils)
 command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 ldconfig -p 2>/dev/null | grep -q 'libunicorn\.so\.2' || need+=(libunicorn2)
+# Debian's chromium: the browser the web view's tests drive through playwright-core (which downloads none).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing Debian packages: ${need[*]}" >&2

@@ -13,6 +13,8 @@ import { recordEvents, type RprocEvent } from "../core/events.js";
 import type { Rproc } from "../core/rproc.js";
 import { RprocState, stateString } from "../core/state.js";
 import { tableU32 } from "../core/table.js";
+import { requestFirmware } from "../core/firmware.js";
+import { parseElf } from "../formats/elf.js";
 
 export interface BootReportOptions {
   /** Bundled platform name or path to a platform JSON file, or a loaded Platform. */
@@ -38,12 +40,98 @@ export interface BootReport {
   segments: { index: number; da: number; pa: number; filesz: number; memsz: number; region: string | null }[];
   carveouts: { name: string; da: number; pa: number | null; len: number; allocated: boolean }[];
   traces: { name: string; da: number; len: number; text: string }[];
-  vdevs: { id: number; notifyid: number; status: number; vrings: { da: number; pa: number | null; num: number; align: number; notifyid: number }[] }[];
+  vdevs: {
+    id: number;
+    notifyid: number;
+    status: number;
+    vrings: { da: number; pa: number | null; num: number; align: number; notifyid: number; layout: VringLayout }[];
+    /** rpmsg (virtio id 7) with a vdev%dbuffer carveout: where virtio_rpmsg_bus puts its RX and TX buffers. */
+    buffers?: RpmsgBuffers;
+  }[];
+  /** The resource table: table_sz, and where the loaded copy lives (null while only the cached copy exists). */
+  resourceTable?: { size: number; da: number | null; pa: number | null } | null;
+  /** devmem mappings (rproc->mappings). */
+  devmem?: { da: number; len: number }[];
   diagnostics: Diagnostic[];
   events: RprocEvent[];
-  error: null | { code: string; step: string | null; message: string; field?: string; teeError?: string };
+  error: null | {
+    code: string;
+    step: string | null;
+    message: string;
+    field?: string;
+    teeError?: string;
+    /** The PT_LOAD segment the loader refused, when the error names one (programHeaders[N].…). */
+    segment?: { index: number; da: number; filesz: number; memsz: number };
+  };
   /** State after the dry run's shutdown. */
   finalState: string;
+}
+
+/** Offsets of a split virtqueue's three parts (vring_init / vring_size, include/uapi/linux/virtio_ring.h). */
+export interface VringLayout {
+  desc: number;
+  avail: number;
+  used: number;
+  size: number;
+}
+
+export function vringLayout(num: number, align: number): VringLayout {
+  const avail = 16 * num;
+  const availEnd = avail + 2 * (3 + num);
+  const a = align > 0 ? align : 1;
+  const used = Math.ceil(availEnd / a) * a;
+  return { desc: 0, avail, used, size: used + 2 * 3 + 8 * num };
+}
+
+/** virtio_rpmsg_bus.c rpmsg_probe: num_bufs = 2 x the RX vring size (at most 512), 512-byte buffers, RX first, TX second half. */
+export interface RpmsgBuffers {
+  name: string;
+  da: number;
+  pa: number | null;
+  len: number;
+  bufSize: number;
+  numBufs: number;
+  rx: { da: number; len: number };
+  tx: { da: number; len: number };
+}
+
+const MAX_RPMSG_NUM_BUFS = 512;
+const MAX_RPMSG_BUF_SIZE = 512;
+
+function rpmsgBuffers(rproc: Rproc, vdevIndex: number, rxNum: number): RpmsgBuffers | undefined {
+  const mem = rprocFindCarveoutByName(rproc, `vdev${vdevIndex}buffer`);
+  if (!mem) return undefined;
+  const numBufs = Math.min(rxNum * 2, MAX_RPMSG_NUM_BUFS);
+  const half = (numBufs * MAX_RPMSG_BUF_SIZE) / 2;
+  return {
+    name: mem.name,
+    da: mem.da,
+    pa: carveoutPa(mem) ?? mem.pa ?? (mem.dma || null),
+    len: mem.len,
+    bufSize: MAX_RPMSG_BUF_SIZE,
+    numBufs,
+    rx: { da: mem.da, len: half },
+    tx: { da: mem.da + half, len: half },
+  };
+}
+
+/** The device address of a host physical address through the processor's translations (rproc_pa_to_da's direction). */
+function paToDa(rproc: Rproc, pa: number): number | null {
+  for (const t of rproc.processor.translations) if (pa >= t.pa && pa < t.pa + t.size) return t.da + (pa - t.pa);
+  return null;
+}
+
+/** The refused PT_LOAD segment, read back from the firmware, when the loader's error names one. */
+function failedSegment(rproc: Rproc, field: string | undefined): NonNullable<BootReport["error"]>["segment"] {
+  const m = field ? /^programHeaders\[(\d+)\]/.exec(field) : null;
+  if (!m) return undefined;
+  try {
+    const ph = parseElf(requestFirmware(rproc.firmware, rproc.searchPath, rproc.cwd).data).programHeaders[Number(m[1])];
+    if (!ph || typeof ph.paddr !== "number") return undefined;
+    return { index: ph.index, da: ph.paddr, filesz: ph.filesz, memsz: ph.memsz };
+  } catch {
+    return undefined;
+  }
 }
 
 function snapshot(rproc: Rproc, report: BootReport): void {
@@ -81,10 +169,48 @@ function snapshot(rproc: Rproc, report: BootReport): void {
           num: r.num,
           align: r.align,
           notifyid: r.notifyid,
+          layout: vringLayout(r.num, r.align),
         };
       }),
+      ...(v.id === 7 && v.vrings[0] ? { buffers: rpmsgBuffers(rproc, v.index, v.vrings[0].num) } : {}),
     };
   });
+  const loaded = table && !(table instanceof Uint8Array) ? table : null;
+  report.resourceTable = rproc.tableSz > 0 ? { size: rproc.tableSz, pa: loaded ? loaded.pa : null, da: loaded ? paToDa(rproc, loaded.pa) : null } : null;
+  report.devmem = rproc.mappings.map((m) => ({ da: m.da, len: m.len }));
+}
+
+/**
+ * The report of a processor as it is now (no boot, no shutdown): what `rproc serve` pushes to the
+ * page after every change, the same shape `rproc boot --json` prints.
+ */
+export function liveReport(rproc: Rproc, events: RprocEvent[]): BootReport {
+  const report: BootReport = {
+    platform: rproc.platform.desc.name,
+    processor: rproc.processor.name,
+    firmware: rproc.firmware,
+    state: stateString(rproc.state),
+    bootAddress: rproc.state === RprocState.RUNNING || rproc.state === RprocState.ATTACHED ? rproc.bootaddr : null,
+    segments: [],
+    carveouts: [],
+    traces: [],
+    vdevs: [],
+    diagnostics: [],
+    events,
+    error: null,
+    finalState: stateString(rproc.state),
+  };
+  snapshot(rproc, report);
+  report.diagnostics = [...rproc.diagnostics, ...report.diagnostics];
+  // The segments of the last load, as the loader announced them.
+  let from = 0;
+  for (let i = events.length - 1; i >= 0; i--)
+    if (events[i]!.step === "load_segments" || events[i]!.step === "load") {
+      from = i;
+      break;
+    }
+  for (const e of events.slice(from)) if (e.step === "load_segment" && e.args) report.segments.push(e.args as unknown as BootReport["segments"][number]);
+  return report;
 }
 
 export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
@@ -127,6 +253,8 @@ export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
       ...(err?.field !== undefined ? { field: err.field } : {}),
       ...(err?.teeError !== undefined ? { teeError: err.teeError } : {}),
     };
+    const segment = failedSegment(rproc, err?.field);
+    if (segment) report.error.segment = segment;
   }
   report.state = stateString(rproc.state);
   report.diagnostics = [...rproc.diagnostics, ...report.diagnostics];

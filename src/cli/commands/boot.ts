@@ -12,6 +12,8 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
 import { teeBootOptions } from "../../drivers/tee/boot-options.js";
 import { formatEvent } from "../render-event.js";
 import { platformArg } from "../platform-arg.js";
+import { writeHtmlReport } from "../../web/report-file.js";
+import { Platform } from "../../platform/platform.js";
 
 export const summary = "boot firmware on a simulated platform (dry run), report, shut down";
 
@@ -27,6 +29,7 @@ const USAGE = `usage: rproc boot FIRMWARE --platform NAME|FILE [--processor NAME
   --driver NAME      override the processor's driver (sim, emulated: run the firmware on an emulated core)
   --run-ms N         let the processor run N ms before the report (default 200 for the emulated driver, else 0)
   --json             machine-readable report
+  --html FILE        also write the report as one self-contained HTML page (memory map, lifecycle, timeline)
 Exit status: 0 the processor reached running, 1 boot failed, 2 usage error.
 `;
 
@@ -64,7 +67,7 @@ function human(r: BootReport, trace: boolean): string {
 }
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  let values: { platform?: string; processor?: string; json?: boolean; trace?: boolean; "search-path"?: string[]; "tee-key"?: string; "tee-enc-key"?: string; driver?: string; "run-ms"?: string; help?: boolean };
+  let values: { platform?: string; processor?: string; json?: boolean; trace?: boolean; "search-path"?: string[]; "tee-key"?: string; "tee-enc-key"?: string; driver?: string; "run-ms"?: string; html?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -80,6 +83,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         "tee-enc-key": { type: "string" },
         driver: { type: "string" },
         "run-ms": { type: "string" },
+        html: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -129,6 +133,17 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   if (values.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
   else io.stdout(human(report, values.trace === true));
+  if (values.html !== undefined) {
+    const path = resolve(io.cwd, values.html);
+    try {
+      const size = writeHtmlReport(path, Platform.load(platform), { boot: report });
+      if (!values.json) io.stdout(`HTML report: ${path} (${size} bytes)\n`);
+    } catch (e) {
+      if (!isRprocError(e)) throw e;
+      io.stderr(`rproc boot: ${e.code}: ${e.message}\n`);
+      return EXIT_FAILURE;
+    }
+  }
   if (report.error && !values.json) io.stderr(`rproc boot: ${report.error.code} at ${report.error.step ?? "?"}: ${report.error.message}\n`);
   return report.error ? EXIT_FAILURE : EXIT_OK;
 }
