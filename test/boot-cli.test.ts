@@ -77,7 +77,9 @@ test("rproc boot --json on am64x: the issue's fields, every pa/da resolved (R5F 
   for (const c of j.carveouts) assert.ok(c.da !== ANY && c.pa !== null && c.pa !== ANY, c.name);
   for (const v of j.vdevs)
     for (const q of v.vrings) {
-      assert.deepEqual(Object.keys(q), ["da", "pa", "num", "align", "notifyid"]);
+      assert.deepEqual(Object.keys(q), ["da", "pa", "num", "align", "notifyid", "layout"]);
+      // vring_size(num, align): desc 16*num, avail 6+2*num, used aligned up (the web view draws these offsets).
+      assert.deepEqual(q.layout, { desc: 0, avail: 16 * q.num, used: Math.ceil((18 * q.num + 6) / q.align) * q.align, size: Math.ceil((18 * q.num + 6) / q.align) * q.align + 6 + 8 * q.num });
       assert.ok(q.da !== ANY && q.pa !== null, JSON.stringify(q));
     }
 });

@@ -14,6 +14,7 @@ const COMMANDS: Record<string, string> = {
   rpmsg: "boot, talk to the firmware over rpmsg (channels, messages both ways), shut down",
   sign: "sign ELF images into an OP-TEE remoteproc signed image",
   verify: "verify an OP-TEE remoteproc signed image against a public key",
+  serve: "serve a live web view of one processor (127.0.0.1 only)",
 };
 
 function usage(): string {

@@ -205,7 +205,7 @@ export function liveReport(rproc: Rproc, events: RprocEvent[]): BootReport {
   // The segments of the last load, as the loader announced them.
   let from = 0;
   for (let i = events.length - 1; i >= 0; i--)
-    if (events[i]!.step === "load_segments" || events[i]!.step === "load") {
+    if (events[i]!.step === "load" && events[i]!.phase === "begin") {
       from = i;
       break;
     }

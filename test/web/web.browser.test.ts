@@ -4,7 +4,8 @@
  * platform the page loads without console errors, its lanes and boxes are
  * the boot JSON's, hover shows the exact ranges, no two labels overlap; a
  * refused boot shows the segment that overflowed against the window it
- * missed. Screenshots go to test-output/screenshots/ for a person to look at.
+ * missed; `rproc serve`'s buttons change the state shown and the library's
+ * alike. Screenshots go to test-output/screenshots/ for a person to look at.
  */
 import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
@@ -16,6 +17,10 @@ import type { Page } from "playwright-core";
 import { bootReport, type BootReport } from "../../src/core/report.js";
 import { Platform } from "../../src/platform/platform.js";
 import { renderPage } from "../../src/web/page.js";
+import { createRproc } from "../../src/core/create.js";
+import { RprocState } from "../../src/core/state.js";
+import { LiveSession } from "../../src/web/live.js";
+import { startServer } from "../../src/web/server.js";
 import { chromiumPresent, launch, newPage, type Session } from "./browser.js";
 import { imx8mpImage, stm32OverflowImage } from "./images.js";
 
@@ -151,4 +156,60 @@ test("a refused boot shows the overflowing segment against the window it missed"
   await page.screenshot({ path: join(SHOTS, "refused-boot.png"), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test("rproc serve: the buttons change the state shown and the library's state alike; events stream in; the dump downloads", { skip }, async () => {
+  const platform = Platform.load("stm32mp157");
+  const rproc = createRproc(platform, "m4", { firmware: join(FW, "stm32mp15-m4.elf") });
+  const live = new LiveSession(rproc, platform.desc, "sim");
+  const server = await startServer(live, { port: 0 });
+  const { page, errors } = await newPage(session);
+  try {
+    await page.goto(server.url);
+    await page.waitForSelector("body[data-connected='1']");
+    const click = async (cmd: string, arg?: string): Promise<void> => {
+      const sel = arg === undefined ? `button[data-cmd="${cmd}"]` : `button[data-cmd="${cmd}"][data-arg="${arg}"]`;
+      await page.locator(sel).click();
+      await page.locator("#cmd-status", { hasText: new RegExp(`^${cmd}: `) }).waitFor();
+    };
+    const shown = async (state: string): Promise<void> => {
+      await page.waitForSelector(`body[data-state='${state}'] #states g.state.current[data-state='${state}']`);
+    };
+    await click("start");
+    await shown("running");
+    assert.equal(rproc.state, RprocState.RUNNING);
+    assert.ok((await page.locator('g.box[data-key="segment:0"]').count()) === 1, "the map shows the loaded segments");
+    assert.match((await page.locator("#traces pre.trace").textContent()) ?? "", /started at 0x41/);
+    await click("coredump", "enabled");
+    await click("crash", "watchdog");
+    // Recovery enabled: crashed, dumped, running again; the crash count shows.
+    await page.locator("#states .state-facts", { hasText: "crashes: 1" }).waitFor();
+    await shown("running");
+    assert.equal(rproc.state, RprocState.RUNNING);
+    assert.ok((await page.locator('#live-events li[data-step="rproc_crash_handler_work"]').count()) >= 1, "crash work streamed as events");
+    const dump = await page.evaluate(async () => {
+      const r = await fetch("/dump");
+      const b = new Uint8Array(await r.arrayBuffer());
+      return { status: r.status, magic: Array.from(b.slice(0, 4)), disposition: r.headers.get("content-disposition") };
+    });
+    assert.deepEqual(dump.magic, [0x7f, 0x45, 0x4c, 0x46]);
+    assert.match(dump.disposition ?? "", /attachment; filename="m4-core-1\.elf"/);
+    await click("recovery", "disabled");
+    await click("crash", "mmufault");
+    await shown("crashed");
+    assert.equal(rproc.state, RprocState.CRASHED);
+    await click("recovery", "recover");
+    await shown("running");
+    assert.equal(rproc.state, RprocState.RUNNING);
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: join(SHOTS, "serve-live.png"), fullPage: true });
+    await click("stop");
+    await shown("offline");
+    assert.equal(rproc.state, RprocState.OFFLINE);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+    await server.close();
+    await live.close();
+  }
 });
