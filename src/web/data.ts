@@ -3,7 +3,7 @@
  * platforms NAME --json`'s platform, `rproc boot --json`, `rproc crash
  * --json`), so the CLI, the library and the page cannot disagree.
  */
-import type { BootReport } from "../core/report.js";
+import type { BootReport } from "../report/boot.js";
 import type { RprocEvent } from "../core/events.js";
 import type { PlatformDesc } from "../platform/types.js";
 

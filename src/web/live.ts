@@ -6,7 +6,7 @@
  */
 import type { Rproc } from "../core/rproc.js";
 import type { RprocEvent } from "../core/events.js";
-import { liveReport } from "../core/report.js";
+import { liveReport } from "../report/boot.js";
 import { RprocCrashType, RprocState, crashTypeString, stateString } from "../core/state.js";
 import { coredumpShow, coredumpStore, recoveryShow, recoveryStore } from "../core/recovery.js";
 import { dumpBytes } from "../core/coredump-store.js";

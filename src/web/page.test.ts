@@ -6,7 +6,7 @@ import { assignColumns, buildMapModel, type MapBox } from "./map-model.js";
 import { fitLabel } from "./map-svg.js";
 import { renderPage } from "./page.js";
 import { Platform } from "../platform/platform.js";
-import type { BootReport } from "../core/report.js";
+import type { BootReport } from "../report/boot.js";
 
 test("escaping: HTML specials, control characters, and JSON that cannot close its script element", () => {
   assert.equal(esc(`<img src=x onerror="a('b')">&`), "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;");

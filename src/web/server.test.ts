@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { Platform } from "../platform/platform.js";
-import { createRproc } from "../core/create.js";
+import { openRproc } from "../drivers/registry.js";
 import { RprocState } from "../core/state.js";
 import { LiveSession, parseCommand } from "./live.js";
 import { startServer, type RunningServer } from "./server.js";
@@ -14,7 +14,7 @@ let live: LiveSession;
 
 before(async () => {
   const platform = Platform.load("stm32mp157");
-  live = new LiveSession(createRproc(platform, "m4", { firmware: FW }), platform.desc, "sim");
+  live = new LiveSession(await openRproc(platform, "m4", { firmware: FW }), platform.desc, "sim");
   server = await startServer(live, { port: 0, traceMs: 0 });
 });
 after(async () => {

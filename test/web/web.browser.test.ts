@@ -14,10 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { bootReport, type BootReport } from "../../src/core/report.js";
+import { bootReport, type BootReport } from "../../src/report/boot.js";
 import { Platform } from "../../src/platform/platform.js";
 import { renderPage } from "../../src/web/page.js";
-import { createRproc } from "../../src/core/create.js";
+import { openRproc } from "../../src/drivers/registry.js";
 import { RprocState } from "../../src/core/state.js";
 import { LiveSession } from "../../src/web/live.js";
 import { startServer } from "../../src/web/server.js";
@@ -160,7 +160,7 @@ test("a refused boot shows the overflowing segment against the window it missed"
 
 test("rproc serve: the buttons change the state shown and the library's state alike; events stream in; the dump downloads", { skip }, async () => {
   const platform = Platform.load("stm32mp157");
-  const rproc = createRproc(platform, "m4", { firmware: join(FW, "stm32mp15-m4.elf") });
+  const rproc = await openRproc(platform, "m4", { firmware: join(FW, "stm32mp15-m4.elf") });
   const live = new LiveSession(rproc, platform.desc, "sim");
   const server = await startServer(live, { port: 0 });
   const { page, errors } = await newPage(session);

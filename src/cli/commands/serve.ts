@@ -9,8 +9,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isRprocError } from "../../errors.js";
 import { Platform } from "../../platform/platform.js";
-import { createRproc } from "../../core/create.js";
-import "../../drivers/emulated/index.js"; // registers --driver emulated
+import { openRproc } from "../../drivers/registry.js";
 import { LiveSession } from "../../web/live.js";
 import { startServer } from "../../web/server.js";
 import { EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
@@ -64,7 +63,7 @@ export async function run(argv: string[], io: CliIO, until?: Promise<unknown>): 
     const platform = Platform.load(platformArg(values.platform, io.cwd));
     let firmware = positionals[0];
     if (firmware !== undefined && !firmware.startsWith("/") && existsSync(resolve(io.cwd, firmware))) firmware = resolve(io.cwd, firmware);
-    const rproc = createRproc(platform, values.processor, {
+    const rproc = await openRproc(platform, values.processor, {
       cwd: io.cwd,
       ...(firmware !== undefined ? { firmware } : {}),
       ...(values.driver !== undefined ? { driver: values.driver } : {}),
