@@ -12,6 +12,7 @@ const COMMANDS: Record<string, string> = {
   boot: "boot firmware on a simulated platform (dry run), report, shut down",
   crash: "boot, inject a crash, show coredump and recovery",
   rpmsg: "boot, talk to the firmware over rpmsg (channels, messages both ways), shut down",
+  mount: "serve simulated processors as a board's sysfs/debugfs/dev tree (FUSE)",
   sign: "sign ELF images into an OP-TEE remoteproc signed image",
   verify: "verify an OP-TEE remoteproc signed image against a public key",
   serve: "serve a live web view of one processor (127.0.0.1 only)",

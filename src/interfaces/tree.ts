@@ -21,7 +21,7 @@ export interface BoardTreeOptions {
   };
   pointers?: PointerFormat;
   devcd?: DevcdOptions;
-  /** Platform device name per processor (the parent of remoteprocN); default `<name>-rproc`. */
+  /** Platform device name per processor (the parent of remoteprocN); default `<name>-rproc` (`<name>-rproc.<index>` when names repeat). */
   deviceName?: (rproc: Rproc) => string;
 }
 
@@ -47,7 +47,10 @@ export class BoardTree {
   }
 
   deviceOf(rproc: Rproc): string {
-    return this.opts.deviceName?.(rproc) ?? `${rproc.name}-rproc`;
+    if (this.opts.deviceName) return this.opts.deviceName(rproc);
+    // Two processors of the same name (two boards served together) get distinct parents.
+    const twins = this.rprocs.filter((r) => r.name === rproc.name).length > 1;
+    return twins ? `${rproc.name}-rproc.${rproc.index}` : `${rproc.name}-rproc`;
   }
 
   close(): void {
