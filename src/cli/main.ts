@@ -9,6 +9,7 @@ import { EXIT_USAGE } from "./io.js";
 const COMMANDS: Record<string, string> = {
   inspect: "read a firmware file (ELF, signed image, core dump) and check it",
   platforms: "list the bundled platforms",
+  board: "drive a board's /sys/class/remoteproc (or a tree served by rproc mount)",
   boot: "boot firmware on a simulated platform (dry run), report, shut down",
   crash: "boot, inject a crash, show coredump and recovery",
   rpmsg: "boot, talk to the firmware over rpmsg (channels, messages both ways), shut down",
