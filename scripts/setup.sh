@@ -11,6 +11,8 @@ command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 ldconfig -p 2>/dev/null | grep -q 'libunicorn\.so\.2' || need+=(libunicorn2)
 # Debian's chromium: the browser the web view's tests drive through playwright-core (which downloads none).
 command -v chromium >/dev/null || need+=(chromium)
+# fuse3: fusermount3 and the FUSE tools for `rproc mount` (the server itself speaks the protocol over /dev/fuse).
+command -v fusermount3 >/dev/null || need+=(fuse3)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing Debian packages: ${need[*]}" >&2

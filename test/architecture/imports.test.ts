@@ -28,6 +28,7 @@ const LAYERS: Record<string, number> = {
   "inspect.ts": 8,
   interfaces: 8,
   board: 8,
+  mount: 9,
   report: 8,
   "index.ts": 9,
   "driver-api.ts": 9,
