@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isRprocError } from "../../errors.js";
 import { Platform } from "../../platform/platform.js";
-import { createRproc } from "../../core/create.js";
+import { createRproc } from "../../drivers/registry.js";
 import { DEFAULT_FIRMWARE_DIR } from "../../core/firmware.js";
 import { stateString } from "../../core/state.js";
 import type { Rproc } from "../../core/rproc.js";
