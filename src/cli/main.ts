@@ -14,6 +14,7 @@ const COMMANDS: Record<string, string> = {
   crash: "boot, inject a crash, show coredump and recovery",
   rpmsg: "boot, talk to the firmware over rpmsg (channels, messages both ways), shut down",
   mount: "serve simulated processors as a board's sysfs/debugfs/dev tree (FUSE)",
+  "run-as-board": "run a host command with a tree served by rproc mount as its /sys and /dev",
   sign: "sign ELF images into an OP-TEE remoteproc signed image",
   verify: "verify an OP-TEE remoteproc signed image against a public key",
   serve: "serve a live web view of one processor (127.0.0.1 only)",
