@@ -22,6 +22,7 @@ export const ERRNO = {
   EISDIR: 21,
   EINVAL: 22,
   ENOTTY: 25,
+  EFBIG: 27,
   ENOSPC: 28,
   ELOOP: 40,
   EPIPE: 32,

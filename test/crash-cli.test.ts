@@ -5,7 +5,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { run } from "../src/cli/commands/crash.js";
+import { runCommand } from "../src/cli/command.js";
+import { command } from "../src/cli/commands/crash.js";
+
+const run = (argv: string[], io: CliIO): Promise<number> => runCommand(command, argv, io);
 import type { CliIO } from "../src/cli/io.js";
 
 /** Every test has its own time limit, so a stuck crash sequence fails instead of hanging `npm test`. */

@@ -12,9 +12,3 @@ export interface CliIO {
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
-
-export type CommandRun = (argv: string[], io: CliIO) => Promise<number>;
-
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}

@@ -1,28 +1,16 @@
 #!/usr/bin/env node
 /**
- * `rproc` entry point: dispatches to one module per command under ./commands.
- * Each command module exports `run(argv, io)` and `summary`; modules load lazily.
+ * `rproc` entry point: looks the command up in registry.ts, loads its module
+ * (only that one) and runs it through the one command shape (command.ts).
  */
-import type { CliIO, CommandRun } from "./io.js";
+import type { CliIO } from "./io.js";
 import { EXIT_USAGE } from "./io.js";
-
-const COMMANDS: Record<string, string> = {
-  inspect: "read a firmware file (ELF, signed image, core dump) and check it",
-  platforms: "list the bundled platforms",
-  board: "drive a board's /sys/class/remoteproc (or a tree served by rproc mount)",
-  boot: "boot firmware on a simulated platform (dry run), report, shut down",
-  crash: "boot, inject a crash, show coredump and recovery",
-  rpmsg: "boot, talk to the firmware over rpmsg (channels, messages both ways), shut down",
-  mount: "serve simulated processors as a board's sysfs/debugfs/dev tree (FUSE)",
-  "run-as-board": "run a host command with a tree served by rproc mount as its /sys and /dev",
-  sign: "sign ELF images into an OP-TEE remoteproc signed image",
-  verify: "verify an OP-TEE remoteproc signed image against a public key",
-  serve: "serve a live web view of one processor (127.0.0.1 only)",
-};
+import { runCommand } from "./command.js";
+import { COMMANDS } from "./registry.js";
 
 function usage(): string {
   const lines = ["usage: rproc <command> [options]", "", "commands:"];
-  for (const [name, text] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${text}`);
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
   lines.push("", "Run `rproc <command> --help` for a command's options.");
   return lines.join("\n") + "\n";
 }
@@ -33,16 +21,25 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     (name === undefined ? io.stderr : io.stdout)(usage());
     return name === undefined ? EXIT_USAGE : 0;
   }
-  if (!(name in COMMANDS)) {
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (entry === undefined) {
     io.stderr(`rproc: unknown command '${name}'\n` + usage());
     return EXIT_USAGE;
   }
-  const modulePath = `./commands/${name}.js`;
-  const mod = (await import(modulePath)) as { run: CommandRun };
-  return mod.run(rest, io);
+  const { command } = await entry.load();
+  return runCommand(command, rest, io);
 }
 
+/**
+ * The real process's streams. A reader that goes away (`rproc inspect --json
+ * big.elf | head`) ends the process quietly: EPIPE is not rproc's failure.
+ */
 export function processIO(): CliIO {
+  for (const s of [process.stdout, process.stderr])
+    s.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw e;
+    });
   return {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),

@@ -9,7 +9,8 @@ import { Platform } from "../../src/platform/platform.js";
 import { createRproc } from "../../src/drivers/registry.js";
 import { RprocState } from "../../src/core/state.js";
 import { tableU32 } from "../../src/core/table.js";
-import { run } from "../../src/cli/commands/crash.js";
+import { runCommand } from "../../src/cli/command.js";
+import { command as crashCommand } from "../../src/cli/commands/crash.js";
 import type { CliIO } from "../../src/cli/io.js";
 import type { Rproc } from "../../src/core/rproc.js";
 
@@ -107,7 +108,7 @@ test("imx8mp: a segment outside the ATT_OWN windows is refused, naming the windo
 async function crashCli(args: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
   let out = "";
   const io: CliIO = { stdout: (t) => void (out += t), stderr: () => undefined, isTTY: false, cwd: ROOT, env: {} };
-  const code = await run([...args, "--json"], io);
+  const code = await runCommand(crashCommand, [...args, "--json"], io);
   return { code, json: JSON.parse(out) as Record<string, unknown> };
 }
 

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inspect, isRejection, type InspectReport } from "../../src/inspect.js";
-import { run as inspectCli } from "../../src/cli/commands/inspect.js";
+import { runCommand } from "../../src/cli/command.js";
+import { command as inspectCommand } from "../../src/cli/commands/inspect.js";
 import type { CliIO } from "../../src/cli/io.js";
 import { Platform } from "../../src/platform/platform.js";
 import { Rproc } from "../../src/core/rproc.js";
@@ -160,7 +161,7 @@ test("rproc inspect CORE: human output shows the core summary and registers; --j
     let out = "";
     let err = "";
     const io: CliIO = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTTY: false, cwd: dir, env: {} };
-    return { code: await inspectCli(args, io), out, err };
+    return { code: await runCommand(inspectCommand, args, io), out, err };
   };
   const h = await cli(["core.elf"]);
   assert.equal(h.code, 0, h.err);

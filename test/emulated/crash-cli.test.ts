@@ -8,7 +8,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run } from "../../src/cli/commands/crash.js";
+import { runCommand } from "../../src/cli/command.js";
+import { command } from "../../src/cli/commands/crash.js";
+import type { CliIO } from "../../src/cli/io.js";
+
+const run = (argv: string[], io: CliIO): Promise<number> => runCommand(command, argv, io);
 import { defaultScheduler } from "../../src/drivers/emulated/index.js";
 import { M4_FW, R5_FW, ROOT, fwLine, needsUnicorn, runCli } from "./helpers.js";
 

@@ -86,7 +86,8 @@ test("rproc boot: a platform file with tee.acceptEcdsa boots the ECDSA vector th
   const { mkdtempSync, writeFileSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
-  const { run } = await import("../../src/cli/commands/boot.js");
+  const { main } = await import("../../src/cli/main.js");
+  const run = (argv: string[], io: Parameters<typeof main>[1]): Promise<number> => main(["boot", ...argv], io);
   const base = JSON.parse(readFileSync(resolve(REPO, "platforms/stm32mp157.json"), "utf8"));
   const dir = mkdtempSync(join(tmpdir(), "rproc-ecdsa-"));
   const platformFile = (accept: boolean): string => {

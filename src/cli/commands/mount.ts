@@ -5,7 +5,6 @@
  * every write and its answer; unmounts on SIGINT/SIGTERM.
  */
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { isRprocError } from "../../errors.js";
 import { Platform } from "../../platform/platform.js";
 import { createRproc } from "../../drivers/registry.js";
@@ -14,49 +13,27 @@ import { stateString } from "../../core/state.js";
 import type { Rproc } from "../../core/rproc.js";
 import { BoardTree } from "../../interfaces/tree.js";
 import { mountTree } from "../../mount/mount.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO } from "../io.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
+import { defineCommand, UsageError } from "../command.js";
 import { platformArg } from "../platform-arg.js";
 
-export const summary = "serve simulated processors as /sys/class/remoteproc, debugfs and /dev/remoteprocN (FUSE)";
-
-const USAGE = `usage: rproc mount DIR --platform NAME|FILE [--processor NAME]... [--firmware-dir DIR] [--json]
-
-  DIR               an existing empty directory; the tree appears as DIR/sys/..., DIR/dev/...
-  --platform        bundled platform name or platform JSON file
-  --processor NAME  serve this processor (repeatable; default: all of the platform's)
-  --firmware-dir    where firmware names are looked up (the board's /lib/firmware; default: the platform's folder, /lib/firmware)
-  --json            one JSON line per event on stdout instead of text
-Stays in the foreground; Ctrl-C (SIGINT) or SIGTERM unmounts. Needs root and /dev/fuse.
-Exit status: 0 unmounted cleanly, 1 mount failed, 2 usage error.
-`;
-
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  let values: { platform?: string; processor?: string[]; "firmware-dir"?: string; json?: boolean; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        platform: { type: "string" },
-        processor: { type: "string", multiple: true },
-        "firmware-dir": { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    io.stderr(`rproc mount: ${(e as Error).message}\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  if (values.help) {
-    io.stdout(USAGE);
-    return EXIT_OK;
-  }
-  if (positionals.length !== 1 || !values.platform) {
-    io.stderr(`rproc mount: ${positionals.length !== 1 ? "one DIR expected" : "missing --platform"}\n${USAGE}`);
-    return EXIT_USAGE;
-  }
+export const command = defineCommand({
+  name: "mount",
+  synopsis: "DIR --platform NAME|FILE [--processor NAME]... [--firmware-dir DIR] [--json]",
+  description:
+    "Serves the simulated processors as a board's file tree (sysfs, debugfs, devcoredump, /dev/remoteprocN) through FUSE.\n" +
+    "DIR: an existing empty directory; the tree appears as DIR/sys/..., DIR/dev/.... --json: one JSON line per event.\n" +
+    "Stays in the foreground; Ctrl-C (SIGINT) or SIGTERM unmounts. Needs root and /dev/fuse.",
+  positionals: { min: 1, max: 1, missing: "one DIR expected", extra: "one DIR expected" },
+  options: {
+    platform: { type: "string", value: "NAME|FILE", help: "bundled platform name or platform JSON file" },
+    processor: { type: "string", multiple: true, value: "NAME", help: "serve this processor (repeatable; default: all of the platform's)" },
+    "firmware-dir": { type: "string", value: "DIR", help: "where firmware names are looked up (the board's /lib/firmware; default: the platform's folder, /lib/firmware)" },
+  },
+  exitStatus: "0 unmounted cleanly, 1 mount failed, 2 usage error.",
+  async run({ values, positionals }, io) {
+    if (!values.platform) throw new UsageError("missing --platform");
+    const platformName = values.platform;
   const json = values.json === true;
   const say = (text: string, obj: Record<string, unknown>) => (json ? io.stdout(JSON.stringify(obj) + "\n") : io.stdout(text + "\n"));
   const fail = (e: unknown, code: number): number => {
@@ -67,13 +44,13 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   };
   let rprocs: Rproc[];
   try {
-    const platform = Platform.load(platformArg(values.platform, io.cwd));
-    const names = values.processor ?? platform.desc.processors.map((p) => p.name);
+    const platform = Platform.load(platformArg(platformName, io.cwd));
+    const names = values.processor.length ? values.processor : platform.desc.processors.map((p) => p.name);
     const fwDir = values["firmware-dir"] ? resolve(io.cwd, values["firmware-dir"]) : undefined;
     const searchPath = fwDir ? [fwDir] : [...(platform.dir ? [platform.dir] : []), DEFAULT_FIRMWARE_DIR];
     rprocs = names.map((n) => createRproc(platform, n, { searchPath, cwd: io.cwd }));
   } catch (e) {
-    return fail(e, EXIT_USAGE);
+    return { exit: fail(e, EXIT_USAGE) };
   }
   const tree = new BoardTree(rprocs);
   tree.devcd.onChange = (what, name, r) => say(`devcoredump: ${what} ${name} (${r.devName})`, { event: "devcoredump", what, name, rproc: r.devName });
@@ -90,7 +67,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     });
   } catch (e) {
     tree.close();
-    return fail(e, EXIT_FAILURE);
+    return { exit: fail(e, EXIT_FAILURE) };
   }
   say(`serving ${rprocs.map((r) => `${r.devName} (${r.name}, firmware ${r.firmware})`).join(", ")} at ${mounted.dir}; Ctrl-C to unmount`, {
     event: "mounted",
@@ -107,5 +84,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   say(`unmounted ${mounted.dir} (${why})`, { event: "unmounted", dir: mounted.dir, reason: why });
   // A reader blocked in the kernel past the grace period must not keep the process: exit now.
   setImmediate(() => process.exit(process.exitCode ?? 0)).unref();
-  return EXIT_OK;
-}
+  return { exit: EXIT_OK };
+  },
+});

@@ -1,52 +1,29 @@
 /**
- * `rproc platforms [--json]` lists the bundled platforms;
- * `rproc platforms NAME|FILE [--json]` shows one platform in detail
- * (regions, pools, processors with their translations). A bad platform file
- * is a user error: exit 1 with the field that is wrong, never a stack trace.
+ * `rproc platforms` lists the bundled platforms; `rproc platforms NAME|FILE`
+ * shows one platform in detail (regions, pools, processors with their
+ * translations). A bad platform file is a user error: exit 1 with the field
+ * that is wrong, never a stack trace.
  */
-import { RprocError, hex } from "../../errors.js";
+import { hex } from "../../errors.js";
 import { Platform } from "../../platform/platform.js";
 import { platformArg } from "../platform-arg.js";
 import { lintPlatform } from "../../platform/lint.js";
 import type { PlatformDesc, ProcessorDesc } from "../../platform/types.js";
-import type { CliIO } from "../io.js";
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../io.js";
+import { defineCommand, type Outcome } from "../command.js";
+import { EXIT_OK } from "../io.js";
 
-export const summary = "list the bundled platforms, or show one platform (name or JSON file)";
+export const command = defineCommand({
+  name: "platforms",
+  synopsis: ["[--json]            list the bundled platforms", "NAME|FILE [--json]  show one platform: regions, pools, processors"],
+  positionals: { min: 0, max: 1, missing: "", extra: "expected at most one platform" },
+  options: {},
+  exitStatus: "0 listed or shown (lint findings are advice), 1 the platform does not load, 2 usage",
+  async run({ positionals }, io) {
+    return positionals.length === 0 ? list() : show(positionals[0]!, io.cwd);
+  },
+});
 
-const USAGE = `usage: rproc platforms [--json]            list the bundled platforms
-       rproc platforms NAME|FILE [--json]  show one platform: regions, pools, processors
-`;
-
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  let json = false;
-  const positional: string[] = [];
-  for (const a of argv) {
-    if (a === "--json") json = true;
-    else if (a === "--help" || a === "-h") {
-      io.stdout(USAGE);
-      return EXIT_OK;
-    } else if (a.startsWith("-")) {
-      io.stderr(`rproc platforms: unknown option '${a}'\n${USAGE}`);
-      return EXIT_USAGE;
-    } else positional.push(a);
-  }
-  if (positional.length > 1) {
-    io.stderr(`rproc platforms: expected at most one platform, got ${positional.length}\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  try {
-    if (positional.length === 0) return list(io, json);
-    return show(positional[0]!, io, json);
-  } catch (e) {
-    if (!(e instanceof RprocError)) throw e;
-    if (json) io.stdout(JSON.stringify({ error: e.toJSON() }, null, 2) + "\n");
-    else io.stderr(`rproc platforms: ${e.message}\n`);
-    return EXIT_FAILURE;
-  }
-}
-
-function list(io: CliIO, json: boolean): number {
+function list(): Outcome {
   const rows = Platform.bundled().map((b) => {
     const p = Platform.load(b.path);
     return {
@@ -55,34 +32,25 @@ function list(io: CliIO, json: boolean): number {
       processors: p.desc.processors.map((x) => ({ name: x.name, driver: x.driver, core: x.core ?? null, firmware: x.firmware })),
     };
   });
-  if (json) {
-    io.stdout(JSON.stringify({ platforms: rows }, null, 2) + "\n");
-    return EXIT_OK;
-  }
+  let text = "";
   for (const r of rows) {
-    io.stdout(`${r.name}\n  ${r.description}\n`);
-    for (const p of r.processors) {
-      io.stdout(`  ${p.name.padEnd(8)} driver ${p.driver.padEnd(8)} core ${(p.core ?? "-").padEnd(11)} firmware ${p.firmware}\n`);
-    }
+    text += `${r.name}\n  ${r.description}\n`;
+    for (const p of r.processors) text += `  ${p.name.padEnd(8)} driver ${p.driver.padEnd(8)} core ${(p.core ?? "-").padEnd(11)} firmware ${p.firmware}\n`;
   }
-  return EXIT_OK;
+  return { exit: EXIT_OK, json: { platforms: rows }, stdout: text };
 }
 
-function show(arg: string, io: CliIO, json: boolean): number {
+function show(arg: string, cwd: string): Outcome {
   // A path is resolved against the caller's directory, not the process's.
-  const p = Platform.load(platformArg(arg, io.cwd));
+  const p = Platform.load(platformArg(arg, cwd));
   // Findings are advice about a valid file (what the kernel accepts but boards trip on): exit status stays 0.
   const diagnostics = lintPlatform(p);
-  if (json) {
-    io.stdout(JSON.stringify({ platform: p.desc, diagnostics }, null, 2) + "\n");
-    return EXIT_OK;
-  }
-  io.stdout(render(p.desc));
+  let text = render(p.desc);
   if (diagnostics.length) {
-    io.stdout("\nfindings:\n");
-    for (const d of diagnostics) io.stdout(`  ${d.severity} ${d.code} at ${d.path}: ${d.message}\n`);
+    text += "\nfindings:\n";
+    for (const d of diagnostics) text += `  ${d.severity} ${d.code} at ${d.path}: ${d.message}\n`;
   }
-  return EXIT_OK;
+  return { exit: EXIT_OK, json: { platform: p.desc, diagnostics }, stdout: text };
 }
 
 const range = (pa: number, size: number): string => `${hex(pa).padStart(12)}..${hex(pa + size - 1).padEnd(12)} ${hex(size).padStart(11)}`;

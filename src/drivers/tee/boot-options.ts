@@ -4,8 +4,8 @@
  * format, as OpenAMP does, not by a flag. Returns nothing for other images.
  */
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
-import { DEFAULT_FIRMWARE_DIR } from "../../core/firmware.js";
+import { resolve } from "node:path";
+import { DEFAULT_FIRMWARE_DIR, firmwareCandidates } from "../../core/firmware.js";
 import { RprocError } from "../../errors.js";
 import { Platform } from "../../platform/platform.js";
 import { isSignedImage } from "../../formats/signed-image.js";
@@ -35,15 +35,19 @@ function readKey(path: string, what: string): Uint8Array {
 }
 
 /**
- * Where `rproc boot` will find the firmware, the way request_firmware does
- * (src/core/firmware.ts): an explicit path as is, else along the search
- * path (default: the platform's folder, then /lib/firmware). Only the first
- * 4 bytes are read; a name found nowhere is left to request_firmware's error.
+ * The first 4 bytes of the file request_firmware will load (the one
+ * resolver, src/core/firmware.ts); nothing for a name found nowhere or
+ * refused, which request_firmware reports itself.
  */
 function firmwareHead(firmware: string, cwd: string, searchPath: string[]): Uint8Array {
-  if (isAbsolute(firmware) || firmware.startsWith("./") || firmware.startsWith("../")) return head(resolve(cwd, firmware));
-  for (const dir of searchPath) {
-    const h = head(join(resolve(cwd, dir), firmware));
+  let candidates: string[];
+  try {
+    candidates = firmwareCandidates(firmware, searchPath, cwd);
+  } catch {
+    return new Uint8Array(0);
+  }
+  for (const path of candidates) {
+    const h = head(path);
     if (h.length > 0) return h;
   }
   return new Uint8Array(0);
