@@ -65,6 +65,10 @@ export interface BootReport {
   };
   /** State after the dry run's shutdown. */
   finalState: string;
+  /** Crashes while the processor ran (rproc_report_crash). Two or more: it crashed again after a recovery — a crash loop. */
+  crashes: { count: number; loop: boolean; first: null | { type: number; fault: Record<string, unknown> | null } };
+  /** What the firmware wrote to its console UART (emulated cores), "" when nothing. */
+  console: string;
 }
 
 /** Offsets of a split virtqueue's three parts (vring_init / vring_size, include/uapi/linux/virtio_ring.h). */
@@ -213,6 +217,33 @@ export function liveReport(rproc: Rproc, events: RprocEvent[]): BootReport {
   return report;
 }
 
+/**
+ * Segments of the first load only (a recovery reloads the same image); the
+ * crashes of the run, with the first fault the driver described; the console.
+ */
+function summariseRun(report: BootReport, events: RprocEvent[]): void {
+  const seen = new Set<number>();
+  let firstFault: Record<string, unknown> | null = null;
+  for (const e of events) {
+    if (e.step === "load_segment" && e.args) {
+      const seg = e.args as unknown as BootReport["segments"][number];
+      if (seen.has(seg.index)) continue;
+      seen.add(seg.index);
+      report.segments.push(seg);
+    } else if (e.step === "rproc_report_crash" && e.args) {
+      report.crashes.count++;
+      report.crashes.first ??= { type: Number(e.args.type), fault: firstFault };
+    } else if (e.step === "emulated_fault" && e.args && firstFault === null) {
+      firstFault = e.args as Record<string, unknown>;
+    } else if (e.step === "emulated_console" && typeof e.args?.text === "string") {
+      report.console += e.args.text;
+    }
+  }
+  if (report.crashes.first && report.crashes.first.fault === null) report.crashes.first.fault = firstFault;
+  report.crashes.loop = report.crashes.count >= 2;
+  if (report.crashes.count > 0 && report.state === "running") report.state = report.crashes.loop ? "crash-loop" : "running (recovered from a crash)";
+}
+
 export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
   const platform = typeof opts.platform === "string" ? Platform.load(opts.platform) : opts.platform;
   const rproc = await openRproc(platform, opts.processor, {
@@ -237,6 +268,8 @@ export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
     events: rec.events,
     error: null,
     finalState: stateString(rproc.state),
+    crashes: { count: 0, loop: false, first: null },
+    console: "",
   };
   try {
     await rproc.boot();
@@ -258,8 +291,7 @@ export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
   }
   report.state = stateString(rproc.state);
   report.diagnostics = [...rproc.diagnostics, ...report.diagnostics];
-  for (const e of rec.events)
-    if (e.step === "load_segment" && e.args) report.segments.push(e.args as unknown as BootReport["segments"][number]);
+  summariseRun(report, rec.events);
   if (rproc.state === RprocState.RUNNING || rproc.state === RprocState.ATTACHED) {
     try {
       await rproc.shutdown();

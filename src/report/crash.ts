@@ -21,6 +21,8 @@ import type { RprocEvent } from "../core/events.js";
 import type { Rproc } from "../core/rproc.js";
 import { RprocCrashType, RprocState, crashTypeString, stateString } from "../core/state.js";
 import type { SimDriverOps } from "../drivers/sim/driver.js";
+import { decodeFaultStatus } from "../drivers/emulated/fault-status.js";
+import { crashHistory } from "../drivers/emulated/driver.js";
 import { COMMAND_WORD, commandWordAddress, injectFixtureFault, lastCrash, waitForCrash, type FixtureFault } from "../drivers/emulated/index.js";
 import { refuseOutput, writeFileAtomic } from "../io/output.js";
 import { dirname, basename } from "node:path";
@@ -59,7 +61,19 @@ export interface CrashReport {
   firmware: string;
   driver: "sim" | "emulated";
   crash: { type: string; crashCnt: number; injected: boolean };
-  fault: null | { kind: string; pc: string; address: string | null; access: string | null; message: string; registers: Record<string, string> };
+  fault: null | {
+    kind: string;
+    pc: string;
+    address: string | null;
+    access: string | null;
+    message: string;
+    registers: Record<string, string>;
+    /** Fault status registers (Cortex-M CFSR/HFSR/MMFAR/BFAR, R5 DFSR/DFAR/IFSR/IFAR) and the names of their set bits. */
+    status: Record<string, string> | null;
+    statusDecoded: string[];
+  };
+  /** The emulated firmware faulted again after its recovery: count of faults since the start and the first one. */
+  crashLoop: null | { count: number; first: { kind: string; pc: string; message: string; registers: Record<string, string> } };
   recovery: string;
   coredump: string;
   state: string;
@@ -178,6 +192,8 @@ export async function crashReport(opts: CrashReportOptions): Promise<CrashRun> {
     else if (rprocCrashStatus(rproc).reports === 0) await progress(`${rproc.name}: running, waiting for the firmware to crash (up to ${waitMs} ms)`, waitForCrash(rproc, waitMs));
     injected = true;
     await rprocCrashFlush(rproc);
+    // A firmware that faults again right after its recovery is a crash loop: watch the recovered core a little.
+    if (emulated && rproc.state === RprocState.RUNNING) await settleAfterRecovery(rproc, Math.min(waitMs, CRASH_LOOP_WATCH_MS));
     const dump = rproc.lastDump;
     if (dump && opts.output !== undefined) {
       try {
@@ -226,13 +242,25 @@ function noDumpReason(rproc: Rproc, o: Outcome, hasDump: boolean): string | null
   return null;
 }
 
+/** How long `rproc crash` watches a recovered emulated core for a crash loop. */
+const CRASH_LOOP_WATCH_MS = 300;
+
+async function settleAfterRecovery(rproc: Rproc, ms: number): Promise<void> {
+  const before = rproc.crashCnt;
+  const end = Date.now() + ms;
+  while (Date.now() < end && rproc.crashCnt === before) await new Promise((r) => setTimeout(r, 5));
+  await rprocCrashFlush(rproc);
+}
+
 function buildReport(rproc: Rproc, o: Outcome): CrashReport {
   const dump = rproc.lastDump;
   const core = dump && (dump.bytes || !dump.reader?.freedBy) ? readCoreFile(dumpBytes(dump)) : undefined;
   const expectState = o.recovery === "enabled" ? RprocState.RUNNING : RprocState.CRASHED;
   const wantDump = o.coredump !== "disabled" && o.recovery === "enabled" && rproc.processor.coredumpSegments !== "none" && rproc.elfClass !== 0;
   // Asked for a file and there is none to write: fail, whatever the reason.
-  const ok = !o.failure && rproc.state === expectState && (!wantDump || dump !== undefined) && !(o.wantFile && !o.written);
+  const history = o.emulated ? crashHistory(rproc) : undefined;
+  const crashLoop = history !== undefined && history.count >= 2 ? history : undefined;
+  const ok = !crashLoop && !o.failure && rproc.state === expectState && (!wantDump || dump !== undefined) && !(o.wantFile && !o.written);
   const emuFault = o.emulated ? lastCrash(rproc) : undefined;
   const status = rprocCrashStatus(rproc);
   const reportedType = o.emulated ? (status.lastType ?? o.type) : o.type;
@@ -251,7 +279,12 @@ function buildReport(rproc: Rproc, o: Outcome): CrashReport {
           access: emuFault.access ?? null,
           message: emuFault.message,
           registers: hexValues(emuFault.registers.regs),
+          status: emuFault.status ? hexValues(emuFault.status) : null,
+          statusDecoded: emuFault.status ? decodeFaultStatus(emuFault.status) : [],
         }
+      : null,
+    crashLoop: crashLoop?.first
+      ? { count: crashLoop.count, first: { kind: crashLoop.first.kind, pc: hex(crashLoop.first.pc), message: crashLoop.first.message, registers: hexValues(crashLoop.first.registers.regs) } }
       : null,
     recovery: o.recovery,
     coredump: o.coredump,

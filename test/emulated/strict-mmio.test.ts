@@ -56,7 +56,7 @@ test("unmodelledMmio log (default): the R5F reads UART0 as 0, the write is ignor
 
 for (const [name, fw, address] of [
   ["am64x", R5_FW, 0x02800000],
-  ["stm32mp157", M4_FW, 0xe000ed00],
+  ["stm32mp157", M4_FW, 0xe0001000],
 ] as const) {
   test(`unmodelledMmio fault on ${name}: the firmware runs normally, then its unmodelled peripheral read is an mmufault crash at ${"0x" + address.toString(16)}`, { skip: needsUnicorn }, async () => {
     const b = await boot(platform(name, "fault"), fw);

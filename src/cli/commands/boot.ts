@@ -12,6 +12,13 @@ import { firmwareArg } from "../../core/firmware.js";
 import { teeBootOptions } from "../../drivers/tee/boot-options.js";
 import { formatEvent } from "../render-event.js";
 import { platformArg } from "../platform-arg.js";
+import { decodeFaultStatus } from "../../drivers/emulated/fault-status.js";
+
+/** Names the set fault-status bits (Cortex-M CFSR/HFSR, R5 DFSR/IFSR), as the fault report does. */
+function decodeStatus(status: Record<string, string>): string {
+  const names = decodeFaultStatus(Object.fromEntries(Object.entries(status).map(([k, v]) => [k, Number(v)])));
+  return names.length ? ` (${names.join(", ")})` : "";
+}
 import { writeHtmlReport } from "../../web/report-file.js";
 import { Platform } from "../../platform/platform.js";
 
@@ -38,7 +45,20 @@ function human(r: BootReport, trace: boolean): string {
     for (const [j, q] of v.vrings.entries())
       out.push(`  vring${j}: da ${hex(q.da)} pa ${q.pa === null ? "-" : hex(q.pa)} num ${q.num} align ${q.align} notifyid ${q.notifyid}`);
   }
+  if (r.console) {
+    out.push("console:");
+    for (const line of r.console.replace(/\n$/, "").split("\n")) out.push(`  | ${line}`);
+  }
   for (const d of r.diagnostics) out.push(`${d.severity}: ${d.code}: ${d.message}`);
+  if (r.crashes && r.crashes.count > 0) {
+    const f = r.crashes.first?.fault;
+    out.push(`${r.crashes.loop ? "crash loop" : "crash"}: ${r.crashes.count} crash${r.crashes.count === 1 ? "" : "es"} during the run${r.crashes.loop ? " (the firmware faulted again after each recovery)" : ""}`);
+    if (f) {
+      out.push(`  first fault: ${String(f.message ?? f.kind)}`);
+      if (f.status && typeof f.status === "object") out.push(`  fault status: ${Object.entries(f.status).map(([k, v]) => `${k} ${v}`).join(" ")}${decodeStatus(f.status as Record<string, string>)}`);
+      if (f.registers && typeof f.registers === "object") out.push(`  registers: ${Object.entries(f.registers).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    }
+  }
   if (trace) {
     out.push("events:");
     for (const e of r.events) out.push(formatEvent(e));
@@ -101,10 +121,11 @@ export const command = defineCommand({
       htmlLine = `HTML report: ${path} (${size} bytes)\n`;
     }
     return {
-      exit: report.error ? EXIT_FAILURE : EXIT_OK,
+      exit: report.error || report.crashes?.loop ? EXIT_FAILURE : EXIT_OK,
       json: report,
       stdout: human(report, values.trace) + htmlLine,
       ...(report.error && !values.json ? { stderr: `rproc boot: ${report.error.code} at ${report.error.step ?? "?"}: ${report.error.message}\n` } : {}),
+      ...(!report.error && report.crashes?.loop && !values.json ? { stderr: `rproc boot: crash loop: ${report.crashes.count} crashes during the run\n` } : {}),
     };
   },
 });

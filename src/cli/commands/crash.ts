@@ -28,6 +28,7 @@ function human(run: CrashRun, opts: { trace: boolean; output?: string; waitMs: n
     lines.push(`fault: ${r.fault.kind} at pc ${r.fault.pc}${r.fault.address !== null ? `, ${r.fault.access ?? "access"} of ${r.fault.address}` : ""}: ${r.fault.message}`);
     const regs = Object.entries(r.fault.registers).map(([k, v]) => `${k.padStart(6)} ${v.padEnd(10)}`);
     for (let i = 0; i < regs.length; i += 4) lines.push("  " + regs.slice(i, i + 4).join(" ").trimEnd());
+    if (r.fault.status) lines.push(`fault status: ${Object.entries(r.fault.status).map(([k, v]) => `${k} ${v}`).join(" ")}${r.fault.statusDecoded.length ? ` (${r.fault.statusDecoded.join(", ")})` : ""}`);
   }
   const d = r.dump;
   if (d) {
@@ -39,7 +40,8 @@ function human(run: CrashRun, opts: { trace: boolean; output?: string; waitMs: n
   if (opts.output && !d?.written) lines.push(`nothing written to ${opts.output}: ${run.writeFailed ? "the write failed (error below)" : "there is no dump"}`);
   for (const x of r.diagnostics) lines.push(`${x.severity}: ${x.message}`);
   if (r.error) lines.push(`error: ${r.error.code}: ${r.error.message}`);
-  lines.push(`state: ${r.state} (expected ${r.expectedState})`);
+  if (r.crashLoop) lines.push(`crash loop: ${r.crashLoop.count} crashes: the firmware faulted again after each recovery; first fault: ${r.crashLoop.first.message}`);
+  lines.push(`state: ${r.crashLoop ? "crash loop" : r.state} (expected ${r.expectedState})`);
   return lines.join("\n") + "\n";
 }
 

@@ -26,6 +26,8 @@ import { EmulatedMachine, type CoreFault, type FaultKind } from "./machine.js";
 import { defaultScheduler, type SliceScheduler, type SliceTask } from "./scheduler.js";
 import { EM_AARCH64 } from "./core-kind.js";
 import { SliceBudget } from "./slice-budget.js";
+import { ConsoleBuffer } from "./soc.js";
+import { UnmodelledLog } from "./unmodelled-log.js";
 
 export interface EmulatedDriverOptions {
   /** Most instructions per slice (default 1,000,000). */
@@ -46,6 +48,13 @@ interface CoreState {
   machine: EmulatedMachine | undefined;
   task: SliceTask | undefined;
   lastFault: CoreFault | undefined;
+  /** What the firmware wrote to its console UART, across restarts. */
+  console: ConsoleBuffer;
+  /** Unmodelled peripheral accesses, per processor across restarts (recovery reloads must not repeat them). */
+  unmodelled: UnmodelledLog;
+  /** Faults since the first start: a fault right after each recovery is a crash loop. */
+  faults: number;
+  firstFault: CoreFault | undefined;
 }
 
 const cores = new WeakMap<Rproc, CoreState>();
@@ -53,7 +62,7 @@ const cores = new WeakMap<Rproc, CoreState>();
 function stateOf(rproc: Rproc): CoreState {
   let s = cores.get(rproc);
   if (!s) {
-    s = { machine: undefined, task: undefined, lastFault: undefined };
+    s = { machine: undefined, task: undefined, lastFault: undefined, console: new ConsoleBuffer(), unmodelled: new UnmodelledLog(), faults: 0, firstFault: undefined };
     cores.set(rproc, s);
   }
   return s;
@@ -67,6 +76,17 @@ export function lastCrashRegisters(rproc: Rproc): CoreRegisters | undefined {
 /** The last fault of an emulated processor: kind, PC, faulting address, registers. */
 export function lastCrash(rproc: Rproc): CoreFault | undefined {
   return cores.get(rproc)?.lastFault;
+}
+
+/** What an emulated processor's firmware wrote to its console UART (empty when it has none or wrote nothing). */
+export function consoleOutput(rproc: Rproc): string {
+  return cores.get(rproc)?.console.value ?? "";
+}
+
+/** Faults of an emulated processor since it was first started: count and the first one (a crash loop shows as many). */
+export function crashHistory(rproc: Rproc): { count: number; first: CoreFault | undefined } {
+  const s = cores.get(rproc);
+  return { count: s?.faults ?? 0, first: s?.firstFault };
 }
 
 /** The running core of a processor, for tests and benchmarks (undefined when stopped). */
@@ -97,6 +117,8 @@ export function emulatedOps(base: DriverOps, options: EmulatedDriverOptions = {}
 
   const onFault = (rproc: Rproc, s: CoreState, fault: CoreFault): void => {
     s.lastFault = fault;
+    s.faults++;
+    s.firstFault ??= fault;
     halt(s);
     rprocCoredumpSetRegisters(rproc, fault.registers);
     rproc.emit("emulated_fault", "info", {
@@ -106,6 +128,8 @@ export function emulatedOps(base: DriverOps, options: EmulatedDriverOptions = {}
       ...(fault.unmodelled ? { unmodelled: true } : {}),
       ...(fault.intno !== undefined ? { intno: fault.intno } : {}),
       registers: hexValues(fault.registers.regs),
+      ...(fault.status ? { status: hexValues(fault.status) } : {}),
+      count: s.faults,
       message: fault.message,
     });
     rprocReportCrash(rproc, crashTypeOf(fault.kind));
@@ -127,9 +151,18 @@ export function emulatedOps(base: DriverOps, options: EmulatedDriverOptions = {}
         else if (rproc.processor.mailbox?.kind === "imx-mu") for (const id of rproc.notifyIds.keys()) rproc.vqInterrupt(id);
       },
       onUnmodelled: (da, access, value) => {
-        const message = `unmodelled peripheral ${access} at ${hex(da)}${access === "write" ? ` (value ${hex(value)})` : ""}: ${access === "read" ? "reads as 0" : "ignored"}`;
-        rproc.emit("emulated_unmodelled_mmio", "info", { da: hex(da), access, message });
-        rproc.diagnostics.push(diag("warning", "emulated-unmodelled-mmio", `processor.${rproc.processor.name}`, message));
+        const first = s.unmodelled.note(da, access);
+        if (first === "new") {
+          const message = `unmodelled peripheral ${access} at ${hex(da)}${access === "write" ? ` (value ${hex(value)})` : ""}: ${access === "read" ? "reads as 0" : "ignored"}`;
+          rproc.emit("emulated_unmodelled_mmio", "info", { da: hex(da), access, message });
+          rproc.diagnostics.push(diag("warning", "emulated-unmodelled-mmio", `processor.${rproc.processor.name}`, message));
+        } else if (first === "summary") {
+          rproc.diagnostics.push(s.unmodelled.summary(`processor.${rproc.processor.name}`));
+        }
+      },
+      onConsole: (text) => {
+        s.console.append(text);
+        rproc.emit("emulated_console", "info", { text });
       },
     });
     if (rproc.elfClass === 0) {

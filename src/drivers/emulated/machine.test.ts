@@ -218,7 +218,7 @@ test("without libunicorn2 the driver refuses with ENODEV naming the Debian packa
 
 test("unmodelled peripherals read as zero and are reported once per address, not fatal", { skip: needsUnicorn }, () => {
   for (const [r, addr] of [
-    [m4(), 0xe000ed00],
+    [m4(), 0xe0001000],
     [(() => { const p = Platform.load("am64x"); return rig(p, p.processor("r5f0_0"), R5_FW); })(), 0x02800000],
   ] as const) {
     try {

@@ -20,6 +20,11 @@ import * as C from "./unicorn-constants.js";
 import { UcEngine, type UnicornLib } from "./unicorn.js";
 import { coreKindInfo, currentPc, reset, resumeAddress, snapshotRegisters, type CoreKindInfo } from "./core-kind.js";
 import { createMailbox, Watchdog, type FirmwareKick, type Mailbox, type MmioDevice } from "./peripherals.js";
+import { PlainModel, type CoreFaultKind, type CoreModel } from "./core-model.js";
+import { MProfileModel } from "./mprofile-model.js";
+import { R5Model } from "./r5-model.js";
+import { socTable, type SocDevice } from "./soc.js";
+import "./soc-tables.js";
 
 const PAGE = 4096;
 /** Cortex-M private peripheral bus (SCB, NVIC, SysTick): firmware configures it; unmodelled, reads as zero. */
@@ -73,6 +78,8 @@ export interface CoreFault {
   ucError?: number;
   message: string;
   registers: CoreRegisters;
+  /** Fault status registers as the core's fault handler would read them (Cortex-M CFSR/HFSR/MMFAR/BFAR, R5 DFSR/DFAR/IFSR/IFAR). */
+  status?: Record<string, number>;
 }
 
 export interface MachineOptions {
@@ -84,6 +91,8 @@ export interface MachineOptions {
   onFirmwareKick: FirmwareKick;
   /** Unmodelled peripheral access, reported once per address. */
   onUnmodelled: (da: number, access: "read" | "write", value: number) => void;
+  /** Text the firmware wrote to its console UART. */
+  onConsole?: (text: string) => void;
 }
 
 interface PendingFault {
@@ -107,6 +116,12 @@ export class EmulatedMachine {
   private resumeAt: number;
   private pending: PendingFault | undefined;
   private readonly reported = new Set<number>();
+  /** The core kind's interrupt/exception/system-register model. */
+  readonly model: CoreModel;
+  /** The SoC's peripheral models (soc-*.ts) this core sees. */
+  readonly devices: SocDevice[];
+  private readonly word = new Uint8Array(4);
+  private readonly wordView = new DataView(this.word.buffer);
 
   constructor(
     lib: UnicornLib,
@@ -117,13 +132,25 @@ export class EmulatedMachine {
     checkTranslations(processor);
     if (processor.mailbox) {
       const m = processor.mailbox;
-      this.mailbox = createMailbox(m.kind, m.pa, m.size, m.channels, opts.onFirmwareKick);
+      this.mailbox = createMailbox(m.kind, m.pa, m.size, m.channels, opts.onFirmwareKick, (line) => this.model.raise(line));
     }
     const w = processor.watchdog;
     if (w?.pa !== undefined) this.watchdog = new Watchdog(w.pa, w.size ?? 0x400, Math.round(w.timeoutMs * opts.insnsPerMs));
     this.engine = UcEngine.open(lib, this.info.arch, this.info.mode, this.info.cpuModel);
+    this.devices =
+      socTable(opts.platform.desc.name)?.devices(
+        { raise: (line) => this.model.raise(line), console: (text) => opts.onConsole?.(text), insnsPerMs: opts.insnsPerMs },
+        this.info.kind,
+      ) ?? [];
+    const mem = { read32: (a: number) => this.guestRead32(a), write32: (a: number, v: number) => this.guestWrite32(a, v) };
+    this.model = this.info.mProfile
+      ? new MProfileModel(this.engine, mem, this.info.kind, this.devices)
+      : this.info.kind === "cortex-r5"
+        ? new R5Model(this.engine, mem, this.devices, r5Mpidr(processor.name))
+        : new PlainModel(this.devices);
     try {
       if (this.mailbox) this.mapDevice(this.mailbox);
+      this.mapSoc();
       if (this.watchdog) this.engine.mapPtr(this.watchdog.pageDa, this.watchdog.page, C.UC_PROT_READ | C.UC_PROT_WRITE);
       this.engine.hookMemInvalid(C.UC_HOOK_MEM_UNMAPPED, (type, address) => this.onUnmapped(type, address));
       this.engine.hookIntr((intno) => this.onException(intno));
@@ -143,14 +170,26 @@ export class EmulatedMachine {
   runSlice(budget: number): CoreFault | undefined {
     if (this.engine.closed) throw new RprocError("ENODEV", `${this.opts.processor.name}: emulated core is stopped`);
     this.pending = undefined;
-    const err = this.engine.emuStart(this.resumeAt, budget);
-    this.instructions += budget;
+    const plan = this.model.plan(this.resumeAt, budget);
+    this.instructions += plan.skipped;
+    if (plan.budget === 0) {
+      if (this.watchdog?.endSlice(this.instructions)) return this.fault({ kind: "watchdog" }, C.UC_ERR_OK);
+      return undefined;
+    }
+    const err = this.engine.emuStart(plan.resumeAt, plan.budget);
+    this.instructions += plan.budget;
     if (err === C.UC_ERR_OK && this.pending === undefined) {
       this.resumeAt = resumeAddress(this.info, this.engine);
+      this.model.finish(plan.budget, currentPc(this.info, this.engine));
       if (this.watchdog?.endSlice(this.instructions)) return this.fault({ kind: "watchdog" }, err);
       return undefined;
     }
     return this.fault(this.pending ?? classify(err), err);
+  }
+
+  /** The core waits for an interrupt that only the host can cause (WFI, no timer running). */
+  get idle(): boolean {
+    return this.model.idle;
   }
 
   /** ops.kick: the host signals vring `vqid` through the mailbox. */
@@ -171,6 +210,10 @@ export class EmulatedMachine {
   }
 
   private fault(p: PendingFault, err: number): CoreFault {
+    const why: CoreFaultKind | undefined =
+      p.kind === "mmufault" ? (p.access ?? "read") : p.kind === "undefined-instruction" ? "undefined" : undefined;
+    if (why) this.model.recordFault(why, p.address);
+    const status = this.model.faultStatus();
     const registers = snapshotRegisters(this.info, this.engine, SIGNAL[p.kind]);
     const pc = p.pc ?? currentPc(this.info, this.engine);
     if (p.pc !== undefined) registers.regs[this.info.kind === "cortex-a53" ? "pc" : "r15"] = p.pc;
@@ -196,6 +239,7 @@ export class EmulatedMachine {
       ucError: err === C.UC_ERR_OK ? undefined : err,
       message: `${this.info.kind} ${this.opts.processor.name}: ${what} at pc ${hex(pc)}`,
       registers,
+      ...(Object.keys(status).length ? { status } : {}),
     };
   }
 
@@ -204,6 +248,50 @@ export class EmulatedMachine {
     if (pa === undefined) return undefined;
     const b = this.opts.platform.memory.read(pa, 4);
     return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  }
+
+  /** Guest memory for exception stacking: maps the page on first use, as a CPU access would. */
+  private guestRead32(da: number): number | undefined {
+    if (!this.engine.memRead(da, this.word) && !(this.mapOnDemand(da) && this.engine.memRead(da, this.word))) return undefined;
+    return this.wordView.getUint32(0, true);
+  }
+
+  private guestWrite32(da: number, v: number): boolean {
+    this.wordView.setUint32(0, v >>> 0, true);
+    return this.engine.memWrite(da, this.word) || (this.mapOnDemand(da) && this.engine.memWrite(da, this.word));
+  }
+
+  private mapOnDemand(da: number): boolean {
+    const page = da - (da % PAGE);
+    const { platform, processor } = this.opts;
+    const pa = platform.daToPa(processor, page, PAGE);
+    if (pa === undefined || platform.regionAt(pa, PAGE)?.kind === "mmio") return false;
+    this.mapMemoryPage(page, pa);
+    return true;
+  }
+
+  private mapMemoryPage(page: number, pa: number): void {
+    const bytes = this.opts.platform.memory.page(pa, true)!;
+    this.engine.mapPtr(page, bytes, C.UC_PROT_ALL);
+    this.mappedPages++;
+    this.model.onPageMapped?.(page, bytes);
+  }
+
+  /** Maps the core's own devices and the SoC's, except where the platform's mailbox/watchdog or memory already is. */
+  private mapSoc(): void {
+    const taken: [number, number][] = [];
+    const claim = (da: number, size: number) => taken.push([da - (da % PAGE), Math.ceil((da % PAGE + size) / PAGE) * PAGE]);
+    if (this.mailbox) claim(this.mailbox.da, this.mailbox.size);
+    if (this.watchdog) claim(this.watchdog.pageDa, PAGE);
+    for (const dev of [...this.model.mmio, ...this.devices]) {
+      const base = dev.da - (dev.da % PAGE);
+      const size = Math.ceil((dev.da % PAGE + dev.size) / PAGE) * PAGE;
+      if (taken.some(([b, s]) => base < b + s && b < base + size)) continue;
+      const pa = this.opts.platform.daToPa(this.opts.processor, base, PAGE);
+      if (pa !== undefined && this.opts.platform.regionAt(pa, PAGE)?.kind !== "mmio") continue;
+      claim(dev.da, dev.size);
+      this.mapDevice(dev);
+    }
   }
 
   private mapDevice(dev: MmioDevice): void {
@@ -234,8 +322,7 @@ export class EmulatedMachine {
     const { platform, processor } = this.opts;
     const pa = platform.daToPa(processor, page, PAGE);
     if (pa !== undefined && platform.regionAt(pa, PAGE)?.kind !== "mmio") {
-      this.engine.mapPtr(page, platform.memory.page(pa, true)!, C.UC_PROT_ALL);
-      this.mappedPages++;
+      this.mapMemoryPage(page, pa);
       return true;
     }
     const access = type === C.UC_MEM_WRITE_UNMAPPED ? "write" : type === C.UC_MEM_FETCH_UNMAPPED ? "fetch" : "read";
@@ -255,6 +342,7 @@ export class EmulatedMachine {
   private isPeripheral(da: number): boolean {
     const { platform, processor } = this.opts;
     if (this.info.mProfile && da >= PPB.da && da < PPB.da + PPB.size) return true;
+    for (const [base, size] of socTable(platform.desc.name)?.windows ?? []) if (da + PAGE > base && da < base + size) return true;
     for (const p of processor.peripherals ?? []) {
       const base = p.da ?? p.pa;
       if (da + PAGE > base && da < base + p.size) return true;
@@ -281,6 +369,7 @@ export class EmulatedMachine {
   }
 
   private onException(intno: number): void {
+    if (this.model.onIntr(intno)) return;
     // Let the CPU take the exceptions firmware uses on purpose (SVC, interrupts, M-profile exception return).
     if ([2, 5, 6, 8, 14, 15].includes(intno)) return;
     // Unicorn calls the hook before the CPU takes the exception: the PC is still the faulting instruction's.
@@ -317,6 +406,12 @@ function classify(err: number): PendingFault {
     default:
       return { kind: "exception" };
   }
+}
+
+/** MPIDR of an R5F named r5f<cluster>_<core> (Aff1 = cluster, Aff0 = core), as TI's SDK reads its core id. */
+function r5Mpidr(name: string): number {
+  const m = /(\d+)_(\d+)$/.exec(name);
+  return (0x80000000 | (m ? (Number(m[1]) << 8) | Number(m[2]) : 0)) >>> 0;
 }
 
 /** Pages are shared zero-copy, so a translation must map whole pages onto whole pages. */

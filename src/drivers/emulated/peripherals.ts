@@ -30,10 +30,20 @@ export type FirmwareKick = (vqid: number | undefined, channel: string) => void;
 
 export type MailboxKind = "stm32-ipcc" | "ti-mailbox" | "imx-mu";
 
-export function createMailbox(kind: MailboxKind, da: number, size: number, channels: string[] | undefined, onFirmwareKick: FirmwareKick): Mailbox {
+/** Interrupt lines of the STM32MP1 IPCC at the M4's NVIC (RM0436 table 117: IPCC_RX1, IPCC_TX1). */
+export const IPCC_M4_IRQ = { rx: 103, tx: 104 } as const;
+
+export function createMailbox(
+  kind: MailboxKind,
+  da: number,
+  size: number,
+  channels: string[] | undefined,
+  onFirmwareKick: FirmwareKick,
+  raise: (line: number) => void = () => undefined,
+): Mailbox {
   switch (kind) {
     case "stm32-ipcc":
-      return new Stm32Ipcc(da, size, channels ?? ["vq0", "vq1", "shutdown", "detach"], onFirmwareKick);
+      return new Stm32Ipcc(da, size, channels ?? ["vq0", "vq1", "shutdown", "detach"], onFirmwareKick, raise);
     case "ti-mailbox":
       return new TiMailbox(da, size, fifoOf(channels, "rx", 0), fifoOf(channels, "tx", 1), onFirmwareKick);
     case "imx-mu":
@@ -75,7 +85,22 @@ export class Stm32Ipcc implements Mailbox {
     readonly size: number,
     private readonly channels: string[],
     private readonly onFirmwareKick: FirmwareKick,
+    private readonly raise: (line: number) => void = () => undefined,
   ) {}
+
+  /** C2CR.RXOIE (bit 0) and a channel the host occupied that C2MR does not mask (CHnOM): the RX line (RM0436 11.4). */
+  private updateRx(): void {
+    const cr = this.ctrl.get(0x10) ?? 0;
+    const mr = this.ctrl.get(0x14) ?? 0x003f003f;
+    if (cr & 1 && this.c1toc2 & ~mr & 0x3f) this.raise(IPCC_M4_IRQ.rx);
+  }
+
+  /** C2CR.TXFIE (bit 16) and a free channel that C2MR does not mask (CHnFM): the TX-free line. */
+  private updateTx(): void {
+    const cr = this.ctrl.get(0x10) ?? 0;
+    const mr = this.ctrl.get(0x14) ?? 0x003f003f;
+    if (cr & (1 << 16) && ~this.c2toc1 & ~(mr >>> 16) & 0x3f) this.raise(IPCC_M4_IRQ.tx);
+  }
 
   read(offset: number): number {
     switch (offset) {
@@ -83,6 +108,9 @@ export class Stm32Ipcc implements Mailbox {
         return this.c1toc2;
       case 0x1c:
         return this.c2toc1;
+      case 0x04:
+      case 0x14:
+        return this.ctrl.get(offset) ?? 0x003f003f; // CnMR reset: every channel masked
       default:
         return this.ctrl.get(offset) ?? 0;
     }
@@ -90,8 +118,10 @@ export class Stm32Ipcc implements Mailbox {
 
   write(offset: number, _size: number, value: number): void {
     if (offset !== 0x18) {
-      // C1CR/C1MR/C2CR/C2MR: enables and masks read back; nothing else depends on them here.
+      // C1CR/C1MR/C2CR (0x10)/C2MR (0x14): enables and masks read back and gate the interrupt lines.
       this.ctrl.set(offset, value >>> 0);
+      this.updateRx();
+      this.updateTx();
       return;
     }
     this.c1toc2 &= ~(value & 0x3f);
@@ -108,6 +138,7 @@ export class Stm32Ipcc implements Mailbox {
   hostKick(vqid: number): void {
     const ch = this.channels.indexOf(`vq${vqid}`);
     if (ch >= 0) this.c1toc2 |= 1 << ch;
+    this.updateRx();
   }
 }
 

@@ -88,7 +88,16 @@ export const UC_ARM_REG_IPSR = 114;
 export const UC_ARM_REG_MSP = 115;
 export const UC_ARM_REG_PSP = 116;
 export const UC_ARM_REG_CONTROL = 117;
+export const UC_ARM_REG_IAPSR = 118;
+export const UC_ARM_REG_EAPSR = 119;
 export const UC_ARM_REG_XPSR = 120;
+export const UC_ARM_REG_EPSR = 121;
+export const UC_ARM_REG_IEPSR = 122;
+export const UC_ARM_REG_PRIMASK = 123;
+export const UC_ARM_REG_BASEPRI = 124;
+export const UC_ARM_REG_BASEPRI_MAX = 125;
+export const UC_ARM_REG_FAULTMASK = 126;
+export const UC_ARM_REG_SPSR = 13;
 
 // uc_arm64_reg
 export const UC_ARM64_REG_X29 = 1;

@@ -36,6 +36,8 @@ export interface UnicornLib {
     uc_strerror: KoffiFn;
     uc_mem_map_ptr: KoffiFn;
     uc_mem_unmap: KoffiFn;
+    uc_mem_read: KoffiFn;
+    uc_mem_write: KoffiFn;
     uc_mmio_map: KoffiFn;
     uc_reg_read: KoffiFn;
     uc_reg_write: KoffiFn;
@@ -112,6 +114,8 @@ function declare(koffi: Koffi, lib: ReturnType<Koffi["load"]>): UnicornLib {
     uc_strerror: f("const char *uc_strerror(int code)"),
     uc_mem_map_ptr: f("int uc_mem_map_ptr(uc_engine *uc, uint64_t address, size_t size, uint32_t perms, void *ptr)"),
     uc_mem_unmap: f("int uc_mem_unmap(uc_engine *uc, uint64_t address, size_t size)"),
+    uc_mem_read: f("int uc_mem_read(uc_engine *uc, uint64_t address, _Out_ uint8_t *bytes, size_t size)"),
+    uc_mem_write: f("int uc_mem_write(uc_engine *uc, uint64_t address, const uint8_t *bytes, size_t size)"),
     uc_mmio_map: f(
       "int uc_mmio_map(uc_engine *uc, uint64_t address, size_t size, uc_cb_mmio_read_t *read_cb, void *user_data_read, uc_cb_mmio_write_t *write_cb, void *user_data_write)",
     ),
@@ -209,6 +213,16 @@ export class UcEngine {
 
   unmap(address: number, size: number): void {
     this.call(`uc_mem_unmap(0x${address.toString(16)})`, this.uc.fn.uc_mem_unmap(this.h, address, size) as number);
+  }
+
+  /** Reads guest memory (mapped pages only); false when part of the range is not mapped. */
+  memRead(address: number, out: Uint8Array): boolean {
+    return this.uc.fn.uc_mem_read(this.h, address, out, out.length) === UC_ERR_OK;
+  }
+
+  /** Writes guest memory (mapped pages only); false when part of the range is not mapped. */
+  memWrite(address: number, data: Uint8Array): boolean {
+    return this.uc.fn.uc_mem_write(this.h, address, data, data.length) === UC_ERR_OK;
   }
 
   mmioMap(address: number, size: number, read: MmioRead, write: MmioWrite): void {
