@@ -135,7 +135,7 @@ export class ArmV7mScs implements MmioDevice {
   }
 
   private writePriorityByte(offset: number, v: number): void {
-    const exc = offset >= 0x400 ? 16 + (offset - 0x400) : 4 + (offset - 0xd18);
+    const exc = offset >= 0xd18 ? 4 + (offset - 0xd18) : 16 + (offset - 0x400);
     this.priority[exc] = v & this.prioMask;
   }
 

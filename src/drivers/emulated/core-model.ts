@@ -29,6 +29,12 @@ export interface CoreModel {
   finish(ran: number, pc: number): void;
   /** A fault ends the run: record it where the firmware's fault registers show it. */
   recordFault(kind: CoreFaultKind, address?: number): void;
+  /**
+   * The slice was ended by a device (something became pending during an
+   * MMIO write): true once. Unicorn then leaves the PC on that store, which
+   * has been performed, so the machine resumes after it.
+   */
+  takeDeviceStop?(): boolean;
   /** A page of guest memory was mapped (the R5 model finds the CP15 accesses to emulate in it). */
   onPageMapped?(da: number, bytes: Uint8Array): void;
   /** The fault status registers for the crash report (CFSR/HFSR/…, DFSR/IFSR/…). */

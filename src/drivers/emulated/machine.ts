@@ -180,11 +180,21 @@ export class EmulatedMachine {
     this.instructions += plan.budget;
     if (err === C.UC_ERR_OK && this.pending === undefined) {
       this.resumeAt = resumeAddress(this.info, this.engine);
+      if (this.model.takeDeviceStop?.()) this.resumeAt = this.pastStore(this.resumeAt);
       this.model.finish(plan.budget, currentPc(this.info, this.engine));
       if (this.watchdog?.endSlice(this.instructions)) return this.fault({ kind: "watchdog" }, err);
       return undefined;
     }
     return this.fault(this.pending ?? classify(err), err);
+  }
+
+  /** The address after the (completed) store Unicorn stopped on: Thumb 16/32-bit by its first halfword, ARM 4. */
+  private pastStore(resume: number): number {
+    const pc = resume & ~1;
+    if (!(resume & 1)) return pc + 4;
+    if (!this.engine.memRead(pc, this.word.subarray(0, 2))) return resume;
+    const hw = this.word[0] | (this.word[1] << 8);
+    return (pc + ((hw & 0xf800) >= 0xe800 ? 4 : 2)) | 1;
   }
 
   /** The core waits for an interrupt that only the host can cause (WFI, no timer running). */

@@ -10,14 +10,15 @@ import { ArmV7mExceptions, type GuestMemory } from "./armv7m.js";
 import { advanceAll, nextEvent, type SocDevice } from "./soc.js";
 import type { CoreFaultKind, CoreModel, SlicePlan } from "./core-model.js";
 
-/** First short slice while an interrupt is pending but masked (doubles each time it stays masked). */
-const MASKED_SLICE = 32;
+/** First slice while an interrupt is pending but masked: one instruction (the CPSIE/MSR BASEPRI that unmasks it is a register write no hook sees), doubling while it stays masked. */
+const MASKED_SLICE = 1;
 const WFI = 0xbf30;
 const WFE = 0xbf20;
 
 export class MProfileModel implements CoreModel {
   readonly exceptions: ArmV7mExceptions;
   private running = false;
+  private deviceStop = false;
   private maskedRun = 0;
   private readonly halfword = new Uint8Array(2);
 
@@ -30,7 +31,9 @@ export class MProfileModel implements CoreModel {
     this.exceptions = new ArmV7mExceptions(e, mem, core);
     // Something became pending while the core runs (ICSR.PENDSVSET, a mailbox write): end the slice so it is taken now.
     this.exceptions.scs.onPend = () => {
-      if (this.running) this.e.emuStop();
+      if (!this.running) return;
+      this.deviceStop = true;
+      this.e.emuStop();
     };
   }
 
@@ -82,6 +85,12 @@ export class MProfileModel implements CoreModel {
     budget = Math.max(1, Math.min(budget, this.nextEventIn()));
     this.running = true;
     return { resumeAt, budget, skipped };
+  }
+
+  takeDeviceStop(): boolean {
+    const t = this.deviceStop;
+    this.deviceStop = false;
+    return t;
   }
 
   finish(ran: number, pc: number): void {

@@ -31,7 +31,7 @@ const MODE_SVC = 0x13;
 const CPSR_I = 0x80;
 const CPSR_A = 0x100;
 const CPSR_T = 0x20;
-const MASKED_SLICE = 32;
+const MASKED_SLICE = 1;
 /** Cortex-R5 TRM 4.3: CTR (32-byte lines), CLIDR (L1 I+D), CCSIDR of the 32 KiB 4-way caches. */
 const CTR = 0x8003c003;
 const CLIDR = 0x09000003;
@@ -42,6 +42,7 @@ const TCMTR = 0x00010001;
 export class R5Model implements CoreModel {
   readonly vim = new TiVim(R5_VIM_BASE);
   private running = false;
+  private deviceStop = false;
   private waiting = false;
   private maskedRun = 0;
   private sctlr = 0x00c50078;
@@ -59,7 +60,9 @@ export class R5Model implements CoreModel {
     private readonly mpidr = 0x80000000,
   ) {
     this.vim.onPend = () => {
-      if (this.running) this.e.emuStop();
+      if (!this.running) return;
+      this.deviceStop = true;
+      this.e.emuStop();
     };
   }
 
@@ -199,6 +202,12 @@ export class R5Model implements CoreModel {
   private advance(insns: number): void {
     this.time += insns;
     advanceAll(this.devices, insns);
+  }
+
+  takeDeviceStop(): boolean {
+    const t = this.deviceStop;
+    this.deviceStop = false;
+    return t;
   }
 
   finish(ran: number, pc: number): void {
