@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { Platform } from "../../src/platform/platform.js";
-import { createRproc } from "../../src/core/create.js";
+import { createRproc } from "../../src/drivers/registry.js";
 import type { Rproc } from "../../src/core/rproc.js";
 import { RprocState } from "../../src/core/state.js";
 import { main } from "../../src/cli/main.js";
