@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { Platform } from "../../src/platform/platform.js";
-import { createRproc } from "../../src/drivers/registry.js";
+import { openRproc } from "../../src/drivers/registry.js";
 import type { Rproc } from "../../src/core/rproc.js";
 import { RprocState } from "../../src/core/state.js";
 import { main } from "../../src/cli/main.js";
@@ -17,7 +17,7 @@ import { ROOT, needsUnicorn, runCli } from "./helpers.js";
 const ST = ROOT + "fixtures/real-firmware/st/";
 
 async function bootReal(platform: string, processor: string, dir: string, fw: string): Promise<Rproc> {
-  const rproc = createRproc(Platform.load(platform), processor, { driver: "emulated", firmware: fw, searchPath: [dir] });
+  const rproc = await openRproc(Platform.load(platform), processor, { driver: "emulated", firmware: fw, searchPath: [dir] });
   await rproc.boot();
   return rproc;
 }
@@ -70,6 +70,23 @@ test("stm32mp157c-dk2_rpmsg_multi_services.elf on stm32mp157: banner, the IPCC i
     assert.equal(x.scs.enabled[16 + 103], 1);
     assert.equal(x.scs.enabled[16 + 104], 1);
     await until("SysTick and PendSV exceptions", () => x.taken > 10);
+    assert.equal(rproc.crashCnt, 0);
+    assert.equal(rproc.state, RprocState.RUNNING);
+  } finally {
+    await rproc.shutdown();
+  }
+});
+
+test("am64-main-r5f0_0-fw on am64x: TI's start-up (CP15 cache geometry, MPU, Sciclient) reaches the FreeRTOS idle hook's WFI with the DMTimer tick running", { skip: needsUnicorn }, async () => {
+  const rproc = await bootReal("am64x", "r5f0_0", ROOT + "fixtures/real-firmware/ti/", "am64-main-r5f0_0-fw");
+  try {
+    await until("the idle task's log line", () => /\[r5f0-0\] +[\d.]+s : Start idle task\r?\n/.test(rproc.traceText(0)));
+    assert.match(rproc.traceText(0), /PHYTEC Demo Firmware/);
+    // FreeRTOS's xTickCount (symbol at 0xa011d7b4 in the image) advances: the timer interrupt reaches the kernel through the VIM.
+    const ticks = () => rproc.daToVa(0xa011d7b4, 4)!.u32(0);
+    const t0 = ticks();
+    await until("FreeRTOS ticks", () => ticks() > t0 + 5);
+    await until("the idle hook's WFI", () => (emulatedMachine(rproc)?.model as unknown as { waiting: boolean }).waiting);
     assert.equal(rproc.crashCnt, 0);
     assert.equal(rproc.state, RprocState.RUNNING);
   } finally {

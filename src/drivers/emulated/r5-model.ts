@@ -43,7 +43,7 @@ export class R5Model implements CoreModel {
   readonly vim = new TiVim(R5_VIM_BASE);
   private running = false;
   private deviceStop = false;
-  private waiting = false;
+  waiting = false;
   private maskedRun = 0;
   private sctlr = 0x00c50078;
   private readonly cp = new Map<string, number>();

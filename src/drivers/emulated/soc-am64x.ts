@@ -9,6 +9,10 @@
 import { RegBlock } from "./regfile.js";
 import { registerSoc, type SocContext, type SocDevice } from "./soc.js";
 import { TiDmTimer } from "./ti-dmtimer.js";
+import { TiSecProxy } from "./ti-secproxy.js";
+
+/** MAIN_SEC_PROXY0 control, real-time status and target data regions (AM64x TRM 2.1 memory map; the firmware's own Sciclient configuration names the same). */
+export const AM64X_SECPROXY = { cfg: 0x48250000, rt: 0x4a600000, data: 0x4d000000 } as const;
 
 export const AM64X_TIMER_LINE0 = 152;
 
@@ -17,6 +21,7 @@ function devices(ctx: SocContext): SocDevice[] {
   for (let n = 0; n < 12; n++) timers.push(new TiDmTimer(`timer${n}`, 0x02400000 + 0x10000 * n, AM64X_TIMER_LINE0 + n, ctx));
   return [
     ...timers,
+    ...new TiSecProxy(AM64X_SECPROXY.cfg, AM64X_SECPROXY.rt, AM64X_SECPROXY.data).devices,
     // CTRL_MMR0 (clock muxes, lock kick registers): a table that reads back, TRM 5.1.3.
     new RegBlock({ name: "ctrl-mmr0", base: 0x43000000, size: 0x20000, reference: "AM64x TRM 5.1.3 CTRL_MMR0 registers" }),
   ];
