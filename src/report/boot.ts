@@ -66,9 +66,9 @@ export interface BootReport {
   /** State after the dry run's shutdown. */
   finalState: string;
   /** Crashes while the processor ran (rproc_report_crash). Two or more: it crashed again after a recovery — a crash loop. */
-  crashes: { count: number; loop: boolean; first: null | { type: number; fault: Record<string, unknown> | null } };
+  crashes?: { count: number; loop: boolean; first: null | { type: number; fault: Record<string, unknown> | null } };
   /** What the firmware wrote to its console UART (emulated cores), "" when nothing. */
-  console: string;
+  console?: string;
 }
 
 /** Offsets of a split virtqueue's three parts (vring_init / vring_size, include/uapi/linux/virtio_ring.h). */
@@ -222,6 +222,8 @@ export function liveReport(rproc: Rproc, events: RprocEvent[]): BootReport {
  * crashes of the run, with the first fault the driver described; the console.
  */
 function summariseRun(report: BootReport, events: RprocEvent[]): void {
+  const crashes: NonNullable<BootReport["crashes"]> = (report.crashes = { count: 0, loop: false, first: null });
+  report.console = "";
   const seen = new Set<number>();
   let firstFault: Record<string, unknown> | null = null;
   for (const e of events) {
@@ -231,17 +233,17 @@ function summariseRun(report: BootReport, events: RprocEvent[]): void {
       seen.add(seg.index);
       report.segments.push(seg);
     } else if (e.step === "rproc_report_crash" && e.args) {
-      report.crashes.count++;
-      report.crashes.first ??= { type: Number(e.args.type), fault: firstFault };
+      crashes.count++;
+      crashes.first ??= { type: Number(e.args.type), fault: firstFault };
     } else if (e.step === "emulated_fault" && e.args && firstFault === null) {
       firstFault = e.args as Record<string, unknown>;
     } else if (e.step === "emulated_console" && typeof e.args?.text === "string") {
       report.console += e.args.text;
     }
   }
-  if (report.crashes.first && report.crashes.first.fault === null) report.crashes.first.fault = firstFault;
-  report.crashes.loop = report.crashes.count >= 2;
-  if (report.crashes.count > 0 && report.state === "running") report.state = report.crashes.loop ? "crash-loop" : "running (recovered from a crash)";
+  if (crashes.first && crashes.first.fault === null) crashes.first.fault = firstFault;
+  crashes.loop = crashes.count >= 2;
+  if (crashes.count > 0 && report.state === "running") report.state = crashes.loop ? "crash-loop" : "running (recovered from a crash)";
 }
 
 export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
@@ -268,8 +270,6 @@ export async function bootReport(opts: BootReportOptions): Promise<BootReport> {
     events: rec.events,
     error: null,
     finalState: stateString(rproc.state),
-    crashes: { count: 0, loop: false, first: null },
-    console: "",
   };
   try {
     await rproc.boot();
